@@ -1,0 +1,211 @@
+/**
+ * The registry: municipalities, corridors, sites, devices and users of the valley. Validated with
+ * zod; every problem is reported with its path (see loader.ts). Cross-references (a device's site,
+ * a site's municipality, kinds, unique ids) are checked in `superRefine` so they are reported
+ * together with the shape problems.
+ */
+import { z } from 'zod';
+import { CORRIDORS, KINDS, idSchema } from '../contract/index.js';
+
+const lat = z.number().min(-90).max(90);
+const lon = z.number().min(-180).max(180);
+
+/** `hmac-sha256$<salt base64>$<hash base64>`: see config/secrets.ts. */
+export const SECRET_HASH_PATTERN = /^hmac-sha256\$[A-Za-z0-9+/]{16,}={0,2}\$[A-Za-z0-9+/]{43}=$/;
+/** `scrypt$<N>$<r>$<p>$<salt base64>$<hash base64>`: see config/secrets.ts. */
+export const PASSWORD_HASH_PATTERN = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/;
+
+export const municipalitySchema = z.strictObject({
+  id: idSchema,
+  name: z.string().min(1),
+  istat: z.string().regex(/^\d{6}$/, 'ISTAT code is six digits, e.g. "014019"'),
+  lat,
+  lon,
+  altitude_m: z.number().optional(),
+});
+
+export const corridorSchema = z.strictObject({
+  id: z.enum(CORRIDORS),
+  name: z.string().min(1),
+});
+
+export const SITE_TYPES = [
+  'spring',
+  'reservoir',
+  'network',
+  'treatment',
+  'building',
+  'weather_station',
+  'road',
+  'car_park',
+  'charging_station',
+] as const;
+
+const openingHours = z
+  .string()
+  .regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'opening hours are "HH:MM-HH:MM"')
+  .describe('local time, Europe/Rome');
+
+export const siteSchema = z.strictObject({
+  id: idSchema,
+  municipality: idSchema,
+  type: z.enum(SITE_TYPES),
+  name: z.string().min(1),
+  lat,
+  lon,
+  altitude_m: z.number().optional(),
+  /** Car parks: number of spaces (bounds `occupied_spaces`). */
+  capacity: z.number().int().positive().optional(),
+  /** Charging stations: number of connectors (bounds `connectors_in_use`). */
+  connectors: z.number().int().positive().optional(),
+  /** Buildings. */
+  floor_area_m2: z.number().positive().optional(),
+  opening_hours: openingHours.optional(),
+  /** Weekdays the building is open, 1 = Monday ... 7 = Sunday. */
+  open_days: z.array(z.number().int().min(1).max(7)).optional(),
+  /** Reservoirs. */
+  volume_m3: z.number().positive().optional(),
+  /** Resident population served (water) or typical daily traffic (roads): drives the simulators. */
+  population: z.number().int().nonnegative().optional(),
+  aadt: z.number().int().nonnegative().optional(),
+});
+
+export const deviceSchema = z.strictObject({
+  id: idSchema,
+  kind: z.string(),
+  site: idSchema,
+  lat,
+  lon,
+  /** Seconds between readings: drives presence (stale = 3 intervals without a reading). */
+  interval_s: z.number().int().min(1).max(86400),
+  secret_hash: z.string().regex(SECRET_HASH_PATTERN, 'secret_hash must be made by `valley device add`'),
+  demo: z.boolean().optional(),
+  description: z.string().optional(),
+});
+
+export const userSchema = z.strictObject({
+  id: idSchema,
+  role: z.enum(['viewer', 'operator']),
+  password_hash: z.string().regex(PASSWORD_HASH_PATTERN, 'password_hash must be made by `valley user add`'),
+  name: z.string().optional(),
+});
+
+export const registrySchema = z
+  .strictObject({
+    version: z.literal(1),
+    municipalities: z.array(municipalitySchema).min(1),
+    corridors: z.array(corridorSchema).min(1),
+    sites: z.array(siteSchema),
+    devices: z.array(deviceSchema),
+    users: z.array(userSchema).default([]),
+  })
+  .superRefine((reg, ctx) => {
+    const unique = (items: { id: string }[], key: string) => {
+      const seen = new Map<string, number>();
+      items.forEach((item, i) => {
+        const first = seen.get(item.id);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key, i, 'id'],
+            message: `duplicate id "${item.id}" (first at ${key}[${first}])`,
+          });
+        } else seen.set(item.id, i);
+      });
+    };
+    unique(reg.municipalities, 'municipalities');
+    unique(reg.sites, 'sites');
+    unique(reg.devices, 'devices');
+    unique(reg.users, 'users');
+    const municipalities = new Set(reg.municipalities.map((m) => m.id));
+    const corridors = new Set(reg.corridors.map((c) => c.id));
+    const sites = new Map(reg.sites.map((s) => [s.id, s]));
+    const deviceIds = new Set(reg.devices.map((d) => d.id));
+    reg.sites.forEach((s, i) => {
+      if (!municipalities.has(s.municipality)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sites', i, 'municipality'],
+          message: `unknown municipality "${s.municipality}"`,
+        });
+      }
+    });
+    reg.devices.forEach((d, i) => {
+      const kind = KINDS.get(d.kind);
+      if (!kind) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'kind'],
+          message: `unknown kind "${d.kind}" (known: ${[...KINDS.keys()].join(', ')})`,
+        });
+      } else if (!corridors.has(kind.corridor)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'kind'],
+          message: `kind "${d.kind}" belongs to corridor "${kind.corridor}", which is not in corridors`,
+        });
+      }
+      const site = sites.get(d.site);
+      if (!site) {
+        ctx.addIssue({ code: 'custom', path: ['devices', i, 'site'], message: `unknown site "${d.site}"` });
+      } else if (kind) {
+        for (const [metric, spec] of Object.entries(kind.metrics)) {
+          if (spec.boundedBy && site[spec.boundedBy] === undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['devices', i, 'site'],
+              message: `site "${site.id}" needs "${spec.boundedBy}" for ${d.kind}.${metric}`,
+            });
+          }
+        }
+      }
+    });
+    reg.users.forEach((u, i) => {
+      if (deviceIds.has(u.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['users', i, 'id'],
+          message: `user id "${u.id}" is also a device id; they must be distinct`,
+        });
+      }
+    });
+  });
+
+export type Registry = z.infer<typeof registrySchema>;
+export type Municipality = z.infer<typeof municipalitySchema>;
+export type Site = z.infer<typeof siteSchema>;
+export type Device = z.infer<typeof deviceSchema>;
+export type User = z.infer<typeof userSchema>;
+
+/** A device with its site, municipality and corridor resolved: what ingest enriches with. */
+export interface ResolvedDevice {
+  device: Device;
+  site: Site;
+  municipality: Municipality;
+  corridor: string;
+}
+
+/** Fast look-ups over a validated registry; rebuilt on reload. */
+export class RegistryIndex {
+  readonly devices: ReadonlyMap<string, ResolvedDevice>;
+  readonly users: ReadonlyMap<string, User>;
+
+  constructor(readonly registry: Registry) {
+    const sites = new Map(registry.sites.map((s) => [s.id, s]));
+    const municipalities = new Map(registry.municipalities.map((m) => [m.id, m]));
+    const devices = new Map<string, ResolvedDevice>();
+    for (const device of registry.devices) {
+      const site = sites.get(device.site);
+      const municipality = site && municipalities.get(site.municipality);
+      const kind = KINDS.get(device.kind);
+      // A validated registry always resolves; the guard keeps the types honest.
+      if (site && municipality && kind) devices.set(device.id, { device, site, municipality, corridor: kind.corridor });
+    }
+    this.devices = devices;
+    this.users = new Map(registry.users.map((u) => [u.id, u]));
+  }
+
+  get hasDemoDevices(): boolean {
+    return this.registry.devices.some((d) => d.demo === true);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Interfaces between the gateway's parts, so each can be built and tested on its own. The
+ * composition root (cli/) wires the real implementations.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { DeadLetterRecord, NormalizedReading } from '../contract/index.js';
+
+/** Injected time source (tests and simulators control it). */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+/**
+ * Makes written data durable. Default: `fh.datasync()`. Tests inject one that holds completion
+ * (no PUBACK may leave before it resolves) or fails (the segment is abandoned).
+ */
+export type SyncFn = (fh: FileHandle) => Promise<void>;
+export const defaultSync: SyncFn = (fh) => fh.datasync();
+
+/** A place in the outbox: segment number and byte offset inside it. */
+export interface OutboxPosition {
+  segment: number;
+  offset: number;
+}
+
+export interface OutboxBatch {
+  records: NormalizedReading[];
+  from: OutboxPosition;
+  /** Position just after the last record of the batch: commit it once the sink confirmed. */
+  to: OutboxPosition;
+}
+
+export interface OutboxStats {
+  /** Durable records not yet committed by the drainer (local-only: records kept). */
+  backlogRecords: number;
+  backlogBytes: number;
+  /** `receivedAt` of the oldest uncommitted record, epoch ms. */
+  oldestReceivedAt: number | undefined;
+  segments: number;
+  /** Appends waiting for their fsync. */
+  pendingAppends: number;
+  writable: boolean;
+}
+
+export interface Outbox {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once every record is fsynced (group commit); rejects only when stopping. */
+  append(readings: readonly NormalizedReading[]): Promise<void>;
+  /** Durable records from `from`, at most `maxRecords`. Empty batch when nothing new. */
+  read(from: OutboxPosition, maxRecords: number): Promise<OutboxBatch>;
+  /** Committed cursor: everything before it reached the sink. */
+  readonly cursor: OutboxPosition;
+  /** Persists the cursor atomically (tmp + fsync + rename + dir fsync); deletes drained segments. */
+  commit(to: OutboxPosition): Promise<void>;
+  /** Called after each group commit made new records durable. */
+  onDurable(listener: () => void): () => void;
+  stats(): OutboxStats;
+}
+
+export interface DeadLetterAppendResult {
+  written: number;
+  /** Not recorded: the log or the device's share is full, or the disk refused. Counted and logged. */
+  dropped: number;
+}
+
+export interface DeadLetterLog {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once written records are fsynced; never rejects (a refused record is `dropped`). */
+  append(records: readonly DeadLetterRecord[]): Promise<DeadLetterAppendResult>;
+  /** Newest first. */
+  list(options?: { deviceId?: string; limit?: number }): Promise<DeadLetterRecord[]>;
+  stats(): { bytes: number; records: number; dropped: number; full: boolean };
+}
+
+/** Why a sink write failed; the drainer reacts per kind. */
+export type SinkFailureKind =
+  /** HTTP 400: some line is bad. Bisect. */
+  | 'rejected'
+  /** 401/403/404: configuration error. Stop draining, raise an alert, drop nothing. */
+  | 'config'
+  /** 413: batch too large. Halve it. */
+  | 'too-large'
+  /** 429/5xx/network/timeout: back off (Retry-After when given). */
+  | 'unavailable';
+
+export class SinkError extends Error {
+  readonly code: string;
+  constructor(
+    readonly kind: SinkFailureKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.code =
+      kind === 'rejected'
+        ? 'E_INFLUX_REJECTED'
+        : kind === 'config'
+          ? 'E_INFLUX_CONFIG'
+          : kind === 'too-large'
+            ? 'E_INFLUX_TOO_LARGE'
+            : 'E_INFLUX_UNAVAILABLE';
+  }
+}
+
+export interface Sink {
+  /** e.g. `InfluxDB v1 API at http://127.0.0.1:8086, db "valley"` (no secrets). */
+  readonly description: string;
+  /** Writes line-protocol lines (ms precision). Throws SinkError. */
+  write(lines: readonly string[]): Promise<void>;
+}

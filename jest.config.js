@@ -1,0 +1,13 @@
+// Plain JS: a .ts config would need ts-node. ts-jest runs with isolatedModules (no type check here;
+// `npm run check` runs tsc), which keeps the suite fast.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, isolatedModules: true }] },
+  testMatch: ['**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/data/'],
+  // Integration suites start real servers (InfluxDB, Aedes, child processes); two workers on two cores.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+};
