@@ -18,7 +18,10 @@ export const PASSWORD_HASH_PATTERN = /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/]+={0,
 export const municipalitySchema = z.strictObject({
   id: idSchema,
   name: z.string().min(1),
-  istat: z.string().regex(/^\d{6}$/, 'ISTAT code is six digits, e.g. "014019"'),
+  // Unquoted, YAML reads 014019 as the number 14019 and the leading zero is lost: say so.
+  istat: z
+    .string({ error: 'ISTAT code is a quoted string of six digits, e.g. "014019"' })
+    .regex(/^\d{6}$/, 'ISTAT code is six digits, e.g. "014019"'),
   lat,
   lon,
   altitude_m: z.number().optional(),
@@ -99,77 +102,81 @@ export const registrySchema = z
     devices: z.array(deviceSchema),
     users: z.array(userSchema).default([]),
   })
-  .superRefine((reg, ctx) => {
-    const unique = (items: { id: string }[], key: string) => {
-      const seen = new Map<string, number>();
-      items.forEach((item, i) => {
-        const first = seen.get(item.id);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [key, i, 'id'],
-            message: `duplicate id "${item.id}" (first at ${key}[${first}])`,
-          });
-        } else seen.set(item.id, i);
-      });
-    };
-    unique(reg.municipalities, 'municipalities');
-    unique(reg.sites, 'sites');
-    unique(reg.devices, 'devices');
-    unique(reg.users, 'users');
-    const municipalities = new Set(reg.municipalities.map((m) => m.id));
-    const corridors = new Set(reg.corridors.map((c) => c.id));
-    const sites = new Map(reg.sites.map((s) => [s.id, s]));
-    const deviceIds = new Set(reg.devices.map((d) => d.id));
-    reg.sites.forEach((s, i) => {
-      if (!municipalities.has(s.municipality)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['sites', i, 'municipality'],
-          message: `unknown municipality "${s.municipality}"`,
-        });
+  // `when: () => true`: zod skips refinements once the shape has a problem, but a person fixing a
+  // file wants every problem in one run, so the cross-references are checked on whatever parsed.
+  .superRefine((reg, ctx) => crossCheck(reg, ctx), { when: () => true });
+
+type Issue = { path: (string | number)[]; message: string };
+
+/** The entries of `value[key]` that look like objects; the rest already has shape issues. */
+function entries(value: unknown, key: string): [number, Record<string, unknown>][] {
+  const list = (value as Record<string, unknown> | null | undefined)?.[key];
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((item: unknown, i) =>
+    item !== null && typeof item === 'object' ? [[i, item as Record<string, unknown>]] : [],
+  );
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Unique ids, known municipalities/sites/kinds, car park capacity etc., user ids vs device ids. */
+function crossCheck(reg: unknown, ctx: { addIssue(issue: Issue & { code: 'custom' }): void }): void {
+  const add = (path: Issue['path'], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const unique = (key: string) => {
+    const seen = new Map<string, number>();
+    for (const [i, item] of entries(reg, key)) {
+      const id = str(item.id);
+      if (id === undefined) continue;
+      const first = seen.get(id);
+      if (first !== undefined) add([key, i, 'id'], `duplicate id "${id}" (first at ${key}[${first}])`);
+      else seen.set(id, i);
+    }
+  };
+  unique('municipalities');
+  unique('sites');
+  unique('devices');
+  unique('users');
+  const municipalities = new Set(entries(reg, 'municipalities').map(([, m]) => str(m.id)));
+  const corridors = new Set(entries(reg, 'corridors').map(([, c]) => str(c.id)));
+  const sites = new Map(entries(reg, 'sites').map(([, s]) => [str(s.id), s]));
+  for (const [i, s] of entries(reg, 'sites')) {
+    const municipality = str(s.municipality);
+    if (municipality !== undefined && !municipalities.has(municipality)) {
+      add(['sites', i, 'municipality'], `unknown municipality "${municipality}"`);
+    }
+  }
+  for (const [i, d] of entries(reg, 'devices')) {
+    const kindId = str(d.kind);
+    const kind = kindId === undefined ? undefined : KINDS.get(kindId);
+    if (kindId !== undefined && !kind) {
+      add(['devices', i, 'kind'], `unknown kind "${kindId}" (known: ${[...KINDS.keys()].join(', ')})`);
+    } else if (kind && !corridors.has(kind.corridor)) {
+      add(
+        ['devices', i, 'kind'],
+        `kind "${kindId}" belongs to corridor "${kind.corridor}", which is not in corridors`,
+      );
+    }
+    const siteId = str(d.site);
+    if (siteId === undefined) continue;
+    const site = sites.get(siteId);
+    if (!site) {
+      add(['devices', i, 'site'], `unknown site "${siteId}"`);
+      continue;
+    }
+    for (const [metric, spec] of Object.entries(kind?.metrics ?? {})) {
+      if (spec.boundedBy && site[spec.boundedBy] === undefined) {
+        add(['devices', i, 'site'], `site "${siteId}" needs "${spec.boundedBy}" for ${kindId}.${metric}`);
       }
-    });
-    reg.devices.forEach((d, i) => {
-      const kind = KINDS.get(d.kind);
-      if (!kind) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['devices', i, 'kind'],
-          message: `unknown kind "${d.kind}" (known: ${[...KINDS.keys()].join(', ')})`,
-        });
-      } else if (!corridors.has(kind.corridor)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['devices', i, 'kind'],
-          message: `kind "${d.kind}" belongs to corridor "${kind.corridor}", which is not in corridors`,
-        });
-      }
-      const site = sites.get(d.site);
-      if (!site) {
-        ctx.addIssue({ code: 'custom', path: ['devices', i, 'site'], message: `unknown site "${d.site}"` });
-      } else if (kind) {
-        for (const [metric, spec] of Object.entries(kind.metrics)) {
-          if (spec.boundedBy && site[spec.boundedBy] === undefined) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['devices', i, 'site'],
-              message: `site "${site.id}" needs "${spec.boundedBy}" for ${d.kind}.${metric}`,
-            });
-          }
-        }
-      }
-    });
-    reg.users.forEach((u, i) => {
-      if (deviceIds.has(u.id)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['users', i, 'id'],
-          message: `user id "${u.id}" is also a device id; they must be distinct`,
-        });
-      }
-    });
-  });
+    }
+  }
+  const deviceIds = new Set(entries(reg, 'devices').map(([, d]) => str(d.id)));
+  for (const [i, u] of entries(reg, 'users')) {
+    const id = str(u.id);
+    if (id !== undefined && deviceIds.has(id)) {
+      add(['users', i, 'id'], `user id "${id}" is also a device id; they must be distinct`);
+    }
+  }
+}
 
 export type Registry = z.infer<typeof registrySchema>;
 export type Municipality = z.infer<typeof municipalitySchema>;
@@ -199,7 +206,8 @@ export class RegistryIndex {
       const municipality = site && municipalities.get(site.municipality);
       const kind = KINDS.get(device.kind);
       // A validated registry always resolves; the guard keeps the types honest.
-      if (site && municipality && kind) devices.set(device.id, { device, site, municipality, corridor: kind.corridor });
+      if (site && municipality && kind)
+        devices.set(device.id, { device, site, municipality, corridor: kind.corridor });
     }
     this.devices = devices;
     this.users = new Map(registry.users.map((u) => [u.id, u]));

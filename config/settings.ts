@@ -23,24 +23,44 @@ export const SETTING_DEFS = {
   httpPort: { env: 'VALLEY_HTTP_PORT', flag: 'http-port', parse: 'port', help: 'dashboard and API' },
   registryPath: { env: 'VALLEY_REGISTRY', flag: 'registry', parse: 'string', help: 'registry YAML file' },
   dataDir: { env: 'VALLEY_DATA_DIR', flag: 'data-dir', parse: 'string', help: 'outbox, dead-letter, cursor' },
-  logLevel: { env: 'VALLEY_LOG_LEVEL', flag: 'log-level', parse: 'level', help: 'trace|debug|info|warn|error' },
+  logLevel: {
+    env: 'VALLEY_LOG_LEVEL',
+    flag: 'log-level',
+    parse: 'level',
+    help: 'trace|debug|info|warn|error',
+  },
   demoFleet: { env: 'VALLEY_DEMO_FLEET', flag: 'demo-fleet', parse: 'bool', help: 'run the demo fleet' },
   influxUrl: { env: 'INFLUX_URL', flag: 'influx-url', parse: 'string', help: 'InfluxDB base URL' },
   influxDb: { env: 'INFLUX_DB', flag: 'influx-db', parse: 'string', help: 'v1 API: database' },
   influxRp: { env: 'INFLUX_RP', flag: 'influx-rp', parse: 'string', help: 'v1 API: retention policy' },
   influxUsername: { env: 'INFLUX_USERNAME', flag: 'influx-username', parse: 'string', help: 'v1 API: user' },
-  influxPassword: { env: 'INFLUX_PASSWORD', flag: 'influx-password', parse: 'string', help: 'v1 API: password' },
+  influxPassword: {
+    env: 'INFLUX_PASSWORD',
+    flag: 'influx-password',
+    parse: 'string',
+    help: 'v1 API: password',
+  },
   influxToken: { env: 'INFLUX_TOKEN', flag: 'influx-token', parse: 'string', help: 'v2 API: token' },
   influxOrg: { env: 'INFLUX_ORG', flag: 'influx-org', parse: 'string', help: 'v2 API: organisation' },
   influxBucket: { env: 'INFLUX_BUCKET', flag: 'influx-bucket', parse: 'string', help: 'v2 API: bucket' },
-  maxPacketBytes: { env: 'VALLEY_MAX_PACKET', flag: 'max-packet', parse: 'size', help: 'largest MQTT packet' },
+  maxPacketBytes: {
+    env: 'VALLEY_MAX_PACKET',
+    flag: 'max-packet',
+    parse: 'size',
+    help: 'largest MQTT packet',
+  },
   maxReadingsPerMessage: {
     env: 'VALLEY_MAX_READINGS',
     flag: 'max-readings',
     parse: 'int',
     help: 'readings in one backlog array',
   },
-  futureSkewMs: { env: 'VALLEY_FUTURE_SKEW', flag: 'future-skew', parse: 'duration', help: 'clock skew allowed' },
+  futureSkewMs: {
+    env: 'VALLEY_FUTURE_SKEW',
+    flag: 'future-skew',
+    parse: 'duration',
+    help: 'clock skew allowed',
+  },
   lateWindowMs: { env: 'VALLEY_LATE_WINDOW', flag: 'late-window', parse: 'duration', help: 'oldest reading' },
   dedupeWindow: {
     env: 'VALLEY_DEDUPE_WINDOW',
@@ -48,10 +68,37 @@ export const SETTING_DEFS = {
     parse: 'int',
     help: 'recent reading ids remembered per device',
   },
-  segmentBytes: { env: 'VALLEY_SEGMENT_SIZE', flag: 'segment-size', parse: 'size', help: 'outbox segment size' },
+  segmentBytes: {
+    env: 'VALLEY_SEGMENT_SIZE',
+    flag: 'segment-size',
+    parse: 'size',
+    help: 'outbox segment size',
+  },
+  retentionAgeMs: {
+    env: 'VALLEY_RETENTION_AGE',
+    flag: 'retention-age',
+    parse: 'duration',
+    help: 'local-only: keep readings this long',
+  },
+  retentionBytes: {
+    env: 'VALLEY_RETENTION_SIZE',
+    flag: 'retention-size',
+    parse: 'size',
+    help: 'local-only: keep at most this much',
+  },
   drainBatchLines: { env: 'VALLEY_BATCH_LINES', flag: 'batch-lines', parse: 'int', help: 'lines per write' },
-  drainBackoffBaseMs: { env: 'VALLEY_BACKOFF_BASE', flag: 'backoff-base', parse: 'duration', help: 'first retry' },
-  drainBackoffMaxMs: { env: 'VALLEY_BACKOFF_MAX', flag: 'backoff-max', parse: 'duration', help: 'longest retry' },
+  drainBackoffBaseMs: {
+    env: 'VALLEY_BACKOFF_BASE',
+    flag: 'backoff-base',
+    parse: 'duration',
+    help: 'first retry',
+  },
+  drainBackoffMaxMs: {
+    env: 'VALLEY_BACKOFF_MAX',
+    flag: 'backoff-max',
+    parse: 'duration',
+    help: 'longest retry',
+  },
   sinkTimeoutMs: { env: 'VALLEY_SINK_TIMEOUT', flag: 'sink-timeout', parse: 'duration', help: 'one write' },
   deadLetterMaxBytes: {
     env: 'VALLEY_DEADLETTER_MAX',
@@ -77,7 +124,12 @@ export const SETTING_DEFS = {
     parse: 'duration',
     help: 'cap of that delay',
   },
-  statsIntervalMs: { env: 'VALLEY_STATS_INTERVAL', flag: 'stats-interval', parse: 'duration', help: 'log counts' },
+  statsIntervalMs: {
+    env: 'VALLEY_STATS_INTERVAL',
+    flag: 'stats-interval',
+    parse: 'duration',
+    help: 'log counts',
+  },
   shutdownFlushMs: {
     env: 'VALLEY_SHUTDOWN_FLUSH',
     flag: 'shutdown-flush',
@@ -123,6 +175,9 @@ export const settingsSchema = z.strictObject({
     .int()
     .min(4096)
     .default(64 * 1024 * 1024),
+  // Local-only: the outbox is the store; 8 days covers the dashboard's 7-day history.
+  retentionAgeMs: positiveInt.default(8 * 86_400_000),
+  retentionBytes: positiveInt.default(1024 ** 3),
   drainBatchLines: positiveInt.max(100_000).default(5000),
   drainBackoffBaseMs: positiveInt.default(500),
   drainBackoffMaxMs: positiveInt.default(30_000),
@@ -167,12 +222,14 @@ function parseRaw(key: SettingKey, raw: string): { value?: unknown; problem?: st
     }
     case 'duration': {
       const ms = parseDurationMs(raw);
-      if (ms === undefined) return { problem: `${describe(key)}: "${raw}" is not a duration (e.g. 500ms, 90s, 2m, 7d)` };
+      if (ms === undefined)
+        return { problem: `${describe(key)}: "${raw}" is not a duration (e.g. 500ms, 90s, 2m, 7d)` };
       return { value: ms };
     }
     case 'size': {
       const bytes = parseSizeBytes(raw);
-      if (bytes === undefined) return { problem: `${describe(key)}: "${raw}" is not a size (e.g. 1048576, 64MiB)` };
+      if (bytes === undefined)
+        return { problem: `${describe(key)}: "${raw}" is not a size (e.g. 1048576, 64MiB)` };
       return { value: bytes };
     }
     case 'bool': {
@@ -216,7 +273,8 @@ export function resolveSettings(
   if (!result.success) {
     for (const issue of result.error.issues) {
       const key = issue.path[0];
-      const where = typeof key === 'string' && key in SETTING_DEFS ? describe(key as SettingKey) : String(key);
+      const where =
+        typeof key === 'string' && key in SETTING_DEFS ? describe(key as SettingKey) : String(key);
       problems.push(`${where}: ${issue.message}`);
     }
   }
@@ -244,8 +302,15 @@ function resolveSink(s: Settings, problems: string[]): SinkConfig {
       problems.push(`v2 API (INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET): missing ${missing.join(', ')}`);
       return { mode: 'local-only' };
     }
-    if (v1Given) problems.push('INFLUX_DB (v1 API) and INFLUX_TOKEN/ORG/BUCKET (v2 API) are both set: choose one');
-    return { mode: 'v2', url: s.influxUrl, token: s.influxToken!, org: s.influxOrg!, bucket: s.influxBucket! };
+    if (v1Given)
+      problems.push('INFLUX_DB (v1 API) and INFLUX_TOKEN/ORG/BUCKET (v2 API) are both set: choose one');
+    return {
+      mode: 'v2',
+      url: s.influxUrl,
+      token: s.influxToken!,
+      org: s.influxOrg!,
+      bucket: s.influxBucket!,
+    };
   }
   if (!v1Given) {
     problems.push(

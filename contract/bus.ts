@@ -1,6 +1,6 @@
 /** Event types of the in-process bus. Pure types: the bus itself lives with the composition root. */
 import type { Alert } from './alert.js';
-import type { RejectCode } from './codes.js';
+
 import type { NormalizedReading } from './reading.js';
 import type { RejectMessage } from './reject.js';
 
@@ -17,4 +17,41 @@ export interface BusEvents {
 }
 
 export type BusEventName = keyof BusEvents;
-export type { RejectCode };
+
+type Listener<E extends BusEventName> = (event: BusEvents[E]) => void;
+
+/**
+ * The typed in-process bus. A listener that throws is reported through `onListenerError` and the
+ * others still run (zigbee2mqtt's rule): a dashboard bug must not stop ingest.
+ */
+export class Bus {
+  private readonly listeners = new Map<BusEventName, Set<Listener<never>>>();
+
+  constructor(private readonly onListenerError: (event: BusEventName, error: unknown) => void = () => {}) {}
+
+  on<E extends BusEventName>(event: E, listener: Listener<E>): () => void {
+    let set = this.listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(event, set);
+    }
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit<E extends BusEventName>(event: E, payload: BusEvents[E]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as Listener<E>)(payload);
+      } catch (error) {
+        this.onListenerError(event, error);
+      }
+    }
+  }
+
+  listenerCount(event: BusEventName): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+}

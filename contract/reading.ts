@@ -8,7 +8,11 @@ import { z } from 'zod';
 export const readingEnvelopeSchema = z.strictObject({
   ts: z.unknown(),
   seq: z.number({ error: 'seq must be a non-negative whole number' }).int().nonnegative().optional(),
-  values: z.record(z.string(), z.unknown(), { error: 'values must be an object of metric: number' }),
+  // Not z.record: it copies keys into a new object, where a `__proto__` key would set the
+  // prototype instead of being refused. The kind schema checks the original object's own keys.
+  values: z.custom<Record<string, unknown>>((v) => v !== null && typeof v === 'object' && !Array.isArray(v), {
+    error: 'values must be an object of metric: number',
+  }),
 });
 
 export const FLAGS = ['counter_reset'] as const;

@@ -27,7 +27,8 @@ export function parseTimestamp(ts: unknown): TimestampResult {
         message: `ts ${ts} looks like epoch seconds; send epoch milliseconds (e.g. ${Math.round(ts * 1000)})`,
       };
     }
-    if (ts > EPOCH_MS_MAX) return { ok: false, code: 'E_SCHEMA', message: `ts ${ts} is not epoch milliseconds` };
+    if (ts > EPOCH_MS_MAX)
+      return { ok: false, code: 'E_SCHEMA', message: `ts ${ts} is not epoch milliseconds` };
     return { ok: true, ms: Math.floor(ts) };
   }
   if (typeof ts === 'string') {

@@ -10,7 +10,10 @@ export function createLogger(level: string = 'info', destination?: pino.Destinat
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       // Secrets never reach the log, even when an object carrying them is logged by mistake.
-      redact: { paths: ['password', 'secret', '*.password', '*.secret', 'token', '*.token'], censor: '[redacted]' },
+      redact: {
+        paths: ['password', 'secret', '*.password', '*.secret', 'token', '*.token'],
+        censor: '[redacted]',
+      },
     },
     destination,
   );

@@ -2,7 +2,7 @@
  * Interfaces between the gateway's parts, so each can be built and tested on its own. The
  * composition root (cli/) wires the real implementations.
  */
-import type { FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { DeadLetterRecord, NormalizedReading } from '../contract/index.js';
 
 /** Injected time source (tests and simulators control it). */
@@ -17,6 +17,20 @@ export const systemClock: Clock = { now: () => Date.now() };
  */
 export type SyncFn = (fh: FileHandle) => Promise<void>;
 export const defaultSync: SyncFn = (fh) => fh.datasync();
+
+/**
+ * Makes a directory's entries durable (a created, renamed or deleted file). Default: open the
+ * directory and fsync it. Injected like SyncFn so tests can count or fail it.
+ */
+export type DirSyncFn = (dir: string) => Promise<void>;
+export const defaultDirSync: DirSyncFn = async (dir) => {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+};
 
 /** A place in the outbox: segment number and byte offset inside it. */
 export interface OutboxPosition {
@@ -41,6 +55,10 @@ export interface OutboxStats {
   /** Appends waiting for their fsync. */
   pendingAppends: number;
   writable: boolean;
+  /** Segments abandoned after a failed write or sync since start (a disk fault: alert on it). */
+  abandonedSegments?: number;
+  /** Local-only mode: records deleted by the retention limits so far (counted, never silent). */
+  retentionDeletedRecords?: number;
 }
 
 export interface Outbox {

@@ -1,0 +1,359 @@
+/**
+ * The embedded MQTT broker (Aedes) with our listeners, authentication, ACL, size guard and
+ * presence. Every `readings` publish is handed to `ingest()` inside authorizePublish, which Aedes
+ * waits for before it sends the QoS 1 PUBACK: the ack means durable.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Bus } from '../contract/index.js';
+import type { RegistryIndex } from '../config/registry-schema.js';
+import { verifyPassword, verifySecret } from '../config/secrets.js';
+import type { Logger } from '../gateway/logger.js';
+import type { Clock } from '../gateway/types.js';
+import { type Identity, maySubscribe, publishDecision } from './acl.js';
+import { LoginThrottle } from './login-throttle.js';
+import { GuardedConnection, type GuardViolation } from './size-guard.js';
+
+export interface BrokerSettings {
+  bind: string;
+  mqttPort: number;
+  wsPort: number;
+  maxPacketBytes: number;
+  loginDelayBaseMs: number;
+  loginDelayMaxMs: number;
+}
+
+export interface BrokerDeps {
+  /** Resolves when the readings are durable (or rejected with a record); rejects only on shutdown. */
+  ingest: (deviceId: string, payload: Buffer) => Promise<unknown>;
+  registry: () => RegistryIndex;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  settings: BrokerSettings;
+}
+
+export interface BrokerCounts {
+  connectionsRefused: Record<string, number>;
+  aclDenied: number;
+  sizeGuardDrops: number;
+  lastGuardDrop?: GuardViolation & { address: string };
+}
+
+/** MQTT CONNACK return codes (3.1.1). */
+const BAD_CREDENTIALS = 4;
+const NOT_AUTHORIZED = 5;
+const IDENTIFIER_REJECTED = 2;
+/** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
+const TCP_KEEPALIVE_MS = 30_000;
+
+export class Broker {
+  private aedes: Aedes | undefined;
+  private tcp: net.Server | undefined;
+  private ws: WebSocketServer | undefined;
+  private readonly identities = new WeakMap<Client, Identity>();
+  private readonly devices = new Map<string, Client>();
+  private readonly throttle: LoginThrottle;
+  private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private inFlight = 0;
+  private inFlightDrained: (() => void) | undefined;
+  private accepting = false;
+  private readonly log: Logger;
+  readonly counts: BrokerCounts = { connectionsRefused: {}, aclDenied: 0, sizeGuardDrops: 0 };
+
+  constructor(private readonly deps: BrokerDeps) {
+    this.log = deps.logger.child({ module: 'broker' });
+    this.throttle = new LoginThrottle(
+      deps.clock,
+      deps.settings.loginDelayBaseMs,
+      deps.settings.loginDelayMaxMs,
+    );
+  }
+
+  async start(): Promise<void> {
+    const { settings } = this.deps;
+    this.aedes = await Aedes.createBroker({
+      id: 'valley-gateway',
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, sub, done) => {
+        const identity = this.identities.get(client);
+        if (identity && maySubscribe(identity, sub.topic)) return done(null, sub);
+        this.counts.aclDenied++;
+        this.log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused by the ACL');
+        done(null, null);
+      },
+      maxClientsIdLength: 64,
+    });
+    this.aedes.on('clientReady', (client) => this.onReady(client));
+    this.aedes.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
+    this.aedes.on('keepaliveTimeout', (client) =>
+      this.log.info({ clientId: client.id }, 'MQTT keepalive timeout'),
+    );
+    this.aedes.on('clientError', (client, err) => {
+      this.log.debug({ clientId: client.id, err: err.message }, 'client error');
+    });
+    this.aedes.on('connectionError', (client, err) => {
+      this.log.debug({ clientId: client.id, err: err.message }, 'connection error before CONNECT completed');
+    });
+
+    this.tcp = net.createServer((socket) => {
+      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+      socket.setNoDelay(true);
+      this.handle(socket, socket.remoteAddress ?? 'unknown');
+    });
+    this.tcp.on('error', (err) => this.log.error({ err }, 'MQTT TCP listener error'));
+    await listen(this.tcp, settings.mqttPort, settings.bind, 'VALLEY_MQTT_PORT / --mqtt-port');
+
+    this.ws = new WebSocketServer({
+      host: settings.bind,
+      port: settings.wsPort,
+      path: '/mqtt',
+      maxPayload: settings.maxPacketBytes,
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.ws!.once('listening', resolve);
+      this.ws!.once('error', (err) =>
+        reject(portError(err, settings.bind, settings.wsPort, 'VALLEY_WS_PORT / --ws-port')),
+      );
+    });
+    this.ws.on('error', (err) => this.log.error({ err }, 'MQTT WebSocket listener error'));
+    this.ws.on('connection', (socket, req: IncomingMessage) => {
+      req.socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
+      const stream = createWebSocketStream(socket);
+      stream.on('error', () => socket.terminate());
+      this.handle(stream, req.socket.remoteAddress ?? 'unknown', req);
+    });
+    this.accepting = true;
+  }
+
+  get mqttAddress(): AddressInfo {
+    return this.tcp!.address() as AddressInfo;
+  }
+
+  get wsAddress(): AddressInfo {
+    return this.ws!.address() as AddressInfo;
+  }
+
+  get listening(): boolean {
+    return this.accepting;
+  }
+
+  connectedDevices(): string[] {
+    return [...this.devices.keys()];
+  }
+
+  /** Publishes as the gateway (rejects, live readings, alerts). */
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const aedes = this.aedes;
+    if (!aedes || aedes.closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      aedes.publish(
+        { cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain, dup: false },
+        (err?: Error) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  /** Closes a device's session at once (revoked or re-kinded device). */
+  disconnect(deviceId: string): void {
+    this.devices.get(deviceId)?.close();
+  }
+
+  /** Stops accepting connections; in-flight ingests finish (their PUBACKs go out) within `graceMs`. */
+  async stopAccepting(graceMs: number): Promise<void> {
+    this.accepting = false;
+    this.tcp?.close();
+    this.ws?.close();
+    for (const client of this.ws?.clients ?? []) client.terminate();
+    if (this.inFlight > 0) {
+      await Promise.race([
+        new Promise<void>((resolve) => (this.inFlightDrained = resolve)),
+        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+      ]);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.stopAccepting(0);
+    for (const timer of this.pendingTimers) clearTimeout(timer);
+    this.pendingTimers.clear();
+    const aedes = this.aedes;
+    if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    if (this.tcp?.listening) await once(this.tcp, 'close');
+  }
+
+  private handle(stream: import('node:stream').Duplex, address: string, req?: IncomingMessage): void {
+    if (!this.aedes || !this.accepting) {
+      stream.destroy();
+      return;
+    }
+    const guarded = new GuardedConnection(stream, this.deps.settings.maxPacketBytes, address, (v) =>
+      this.onViolation(address, v),
+    );
+    this.aedes.handle(guarded, req);
+  }
+
+  private onViolation(address: string, v: GuardViolation): void {
+    this.counts.sizeGuardDrops++;
+    this.counts.lastGuardDrop = { ...v, address };
+    this.deps.bus.emit('connection.refused', {
+      clientId: '',
+      address,
+      reason: v.reason,
+      at: this.deps.clock.now(),
+    });
+    this.log.warn(
+      { address, ...v, limit: this.deps.settings.maxPacketBytes },
+      'connection dropped by the packet-size guard',
+    );
+  }
+
+  private refuse(reason: string, client: Client, address: string): void {
+    this.counts.connectionsRefused[reason] = (this.counts.connectionsRefused[reason] ?? 0) + 1;
+    this.deps.bus.emit('connection.refused', {
+      clientId: client.id,
+      address,
+      reason,
+      at: this.deps.clock.now(),
+    });
+  }
+
+  private authenticate(
+    client: Client,
+    username: string | undefined,
+    password: Buffer | undefined,
+    done: (error: AuthenticateError | null, success: boolean | null) => void,
+  ): void {
+    const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
+    const fail = (returnCode: number, reason: string) => {
+      this.refuse(reason, client, address);
+      const delay = this.throttle.failure(address, client.id);
+      this.log.info({ clientId: client.id, address, reason, delayMs: delay }, 'CONNECT refused');
+      const error: AuthenticateError = Object.assign(new Error(reason), {
+        returnCode: returnCode,
+      });
+      const timer = setTimeout(() => {
+        this.pendingTimers.delete(timer);
+        done(error, false);
+      }, delay);
+      this.pendingTimers.add(timer);
+    };
+    if (username === undefined || username !== client.id) {
+      fail(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
+      return;
+    }
+    const secret = password?.toString('utf8') ?? '';
+    const registry = this.deps.registry();
+    const device = registry.devices.get(client.id);
+    if (device) {
+      if (!verifySecret(secret, device.device.secret_hash)) return fail(BAD_CREDENTIALS, 'wrong secret');
+      this.throttle.success(address, client.id);
+      this.identities.set(client, { type: 'device', id: client.id });
+      return done(null, true);
+    }
+    const user = registry.users.get(client.id);
+    if (!user) return fail(NOT_AUTHORIZED, 'unknown device or user');
+    verifyPassword(secret, user.password_hash).then(
+      (ok) => {
+        if (!ok) return fail(BAD_CREDENTIALS, 'wrong password');
+        this.throttle.success(address, client.id);
+        this.identities.set(client, { type: 'user', id: user.id, role: user.role });
+        done(null, true);
+      },
+      () => fail(BAD_CREDENTIALS, 'password check failed'),
+    );
+  }
+
+  private authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    done: (error?: Error | null) => void,
+  ): void {
+    if (client === null) return done(null); // the gateway's own publishes
+    const identity = this.identities.get(client);
+    const decision = identity ? publishDecision(identity, packet.topic) : 'deny';
+    if (decision === 'deny') {
+      // MQTT 3.1.1 has no negative PUBACK: an error closes the connection, which is what an
+      // ACL violation deserves (DESIGN).
+      this.counts.aclDenied++;
+      this.log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200) }, 'publish refused by the ACL');
+      return done(new Error('not authorized to publish on this topic'));
+    }
+    if (decision === 'status') {
+      const status = packet.payload.toString('utf8').slice(0, 32);
+      this.deps.bus.emit('device.status', { deviceId: client.id, status, at: this.deps.clock.now() });
+      return done(null);
+    }
+    // Readings are never retained (DESIGN): a retained reading would be replayed as if new.
+    packet.retain = false;
+    this.inFlight++;
+    this.deps.ingest(client.id, packet.payload as Buffer).then(
+      () => {
+        this.settle();
+        done(null);
+      },
+      (err: unknown) => {
+        this.settle();
+        this.log.error({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
+        done(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.inFlightDrained) {
+      this.inFlightDrained();
+      this.inFlightDrained = undefined;
+    }
+  }
+
+  private onReady(client: Client): void {
+    const identity = this.identities.get(client);
+    if (identity?.type !== 'device') return;
+    this.devices.set(identity.id, client);
+    this.deps.bus.emit('device.presence', {
+      deviceId: identity.id,
+      state: 'online',
+      at: this.deps.clock.now(),
+      reason: 'connected',
+    });
+  }
+
+  private onGone(client: Client, reason: string): void {
+    const identity = this.identities.get(client);
+    // A takeover (same client id reconnecting) closes the old session after the new one is
+    // ready: only the current session's end makes the device offline.
+    if (identity?.type !== 'device' || this.devices.get(identity.id) !== client) return;
+    this.devices.delete(identity.id);
+    this.deps.bus.emit('device.presence', {
+      deviceId: identity.id,
+      state: 'offline',
+      at: this.deps.clock.now(),
+      reason,
+    });
+  }
+}
+
+async function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(portError(err, host, port, setting)));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function portError(err: Error, host: string, port: number, setting: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new Error(`port ${port} on ${host} is already in use; choose another with ${setting}`);
+  if (code === 'EACCES')
+    return new Error(`not allowed to listen on ${host}:${port}; choose another port with ${setting}`);
+  if (code === 'EADDRNOTAVAIL')
+    return new Error(`address ${host} is not available on this host; check VALLEY_BIND / --bind`);
+  return err;
+}

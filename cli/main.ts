@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/** The `valley` command: dispatches to the subcommands. */
+import { runCheckConfig } from './check-config.js';
+import { runDevice } from './device.js';
+import { runStart } from './start.js';
+import { runUser } from './user.js';
+
+const out = { log: (s: string) => console.log(s), error: (s: string) => console.error(s) };
+
+const USAGE = `usage: valley <command> [options]
+
+commands:
+  start                      broker + gateway (+ HTTP server, demo fleet); settings from flags and env
+  check-config [file]        validate a registry file; every problem with its path
+  device add|rotate|revoke   manage devices in the registry (secrets printed once, only hashes stored)
+  user add|passwd            manage dashboard/MQTT users (scrypt hashes)
+
+run "valley <command> --help" for the options of a command; settings: see README.md`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return runStart(rest, out);
+    case 'check-config':
+      return runCheckConfig(rest, out);
+    case 'device':
+      return runDevice(rest, out);
+    case 'user':
+      return runUser(rest, out);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      out.error(`valley: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Long-running commands resolve only after a clean stop; anything left open is a bug, but it
+    // must not keep a stopped gateway alive.
+    if (process.argv[2] === 'start') setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);

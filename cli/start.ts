@@ -1,0 +1,103 @@
+/** `valley start`: settings, registry, the composition root, signals. */
+import { parseArgs } from 'node:util';
+import {
+  DemoBindError,
+  assertBindAllowed,
+  formatRegistryProblems,
+  loadRegistryFile,
+  RegistryError,
+} from '../config/loader.js';
+import { SETTING_DEFS, SettingsError, resolveSettings } from '../config/settings.js';
+import { createLogger } from '../gateway/logger.js';
+import { Valley } from './app.js';
+
+type Out = { log(s: string): void; error(s: string): void };
+
+/** parseArgs options for every setting flag (`--no-x` for booleans: Node 20 has no allowNegative). */
+export function settingFlagOptions(): Record<string, { type: 'string' | 'boolean' }> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const def of Object.values(SETTING_DEFS)) {
+    if (def.parse === 'bool') {
+      options[def.flag] = { type: 'boolean' };
+      options[`no-${def.flag}`] = { type: 'boolean' };
+    } else options[def.flag] = { type: 'string' };
+  }
+  return options;
+}
+
+export async function runStart(argv: string[], out: Out): Promise<number> {
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: settingFlagOptions(),
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    out.error(`valley start: ${(error as Error).message}`);
+    return 2;
+  }
+  let resolved: ReturnType<typeof resolveSettings>;
+  try {
+    const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as Record<
+      string,
+      string | boolean
+    >;
+    resolved = resolveSettings(process.env, defined);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      out.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const { settings, sink } = resolved;
+  const logger = createLogger(settings.logLevel);
+  let registry;
+  try {
+    registry = await loadRegistryFile(settings.registryPath);
+    assertBindAllowed(registry, settings.bind);
+  } catch (error) {
+    if (error instanceof RegistryError) {
+      for (const line of formatRegistryProblems(error)) out.error(line);
+      return 1;
+    }
+    if (error instanceof DemoBindError) {
+      out.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+
+  const valley = new Valley({ settings, sink, registry, logger });
+  try {
+    await valley.start();
+  } catch (error) {
+    logger.fatal({ err: error }, `could not start: ${(error as Error).message}`);
+    out.error(`valley start: ${(error as Error).message}`);
+    return 1;
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting at once; unsent readings stay on disk');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      valley.stop().then(
+        () => resolve(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,211 @@
+/**
+ * The ingest pipeline, called by the broker's authorizePublish for every `readings` publish:
+ * decode → validate each element → plausibility → dedupe → enrich → outbox append (group fsync)
+ * → resolve. The broker sends the PUBACK only when the returned promise resolves, so an
+ * acknowledged reading is on disk. Rejects get a dead-letter record (fsynced before the ack) and
+ * a message on `sensors/{id}/rejects`.
+ */
+import {
+  type Bus,
+  type DeadLetterRecord,
+  DEADLETTER_VERSION,
+  getKind,
+  type NormalizedReading,
+  type RejectCode,
+  type RejectMessage,
+  topics,
+} from '../../contract/index.js';
+import type { RegistryIndex } from '../../config/registry-schema.js';
+import type { Logger } from '../logger.js';
+import type { Clock, DeadLetterLog, Outbox } from '../types.js';
+import { decodePayload } from './decode.js';
+import { RecentReadings } from './dedupe.js';
+import { CounterTracker, checkPlausibility } from './plausibility.js';
+import { type ValidReading, validateReading } from './validate.js';
+
+export type PublishFn = (
+  topic: string,
+  payload: string | Buffer,
+  opts: { qos: 0 | 1; retain: boolean },
+) => Promise<void>;
+
+export interface IngestSettings {
+  maxReadingsPerMessage: number;
+  futureSkewMs: number;
+  lateWindowMs: number;
+  dedupeWindow: number;
+}
+
+export interface IngestDeps {
+  registry: () => RegistryIndex;
+  outbox: Outbox;
+  deadLetter: DeadLetterLog;
+  bus: Bus;
+  clock: Clock;
+  logger: Logger;
+  settings: IngestSettings;
+  publish: PublishFn;
+}
+
+export interface IngestOutcome {
+  accepted: number;
+  duplicates: number;
+  rejects: RejectMessage[];
+}
+
+export interface IngestCounts {
+  messages: number;
+  accepted: number;
+  duplicates: number;
+  rejected: Partial<Record<RejectCode, number>>;
+  deadLetterDropped: number;
+}
+
+export class UnknownDeviceError extends Error {
+  readonly code = 'E_UNKNOWN_DEVICE';
+}
+
+export class Ingest {
+  private readonly recent: RecentReadings;
+  private readonly counters = new CounterTracker();
+  private readonly log: Logger;
+  readonly counts: IngestCounts = {
+    messages: 0,
+    accepted: 0,
+    duplicates: 0,
+    rejected: {},
+    deadLetterDropped: 0,
+  };
+
+  constructor(private readonly deps: IngestDeps) {
+    this.recent = new RecentReadings(deps.settings.dedupeWindow);
+    this.log = deps.logger.child({ module: 'ingest' });
+  }
+
+  /** A revoked or re-kinded device starts from a clean slate. */
+  forgetDevice(deviceId: string): void {
+    this.recent.forget(deviceId);
+    this.counters.forget(deviceId);
+  }
+
+  async ingest(
+    deviceId: string,
+    payload: Buffer,
+    options: { lateWindowWaived?: boolean } = {},
+  ): Promise<IngestOutcome> {
+    const { deps } = this;
+    const receivedAt = deps.clock.now();
+    const resolved = deps.registry().devices.get(deviceId);
+    const kind = resolved && getKind(resolved.device.kind);
+    if (!resolved || !kind) throw new UnknownDeviceError(`device ${deviceId} is not in the registry`);
+    this.counts.messages++;
+
+    const rejects: { message: RejectMessage; element?: unknown }[] = [];
+    const candidates: { reading: ValidReading; index: number }[] = [];
+    const decoded = decodePayload(payload, deps.settings.maxReadingsPerMessage);
+    if (!decoded.ok) {
+      rejects.push({ message: { code: decoded.code, message: decoded.message, receivedAt } });
+    } else {
+      const window = {
+        now: receivedAt,
+        futureSkewMs: deps.settings.futureSkewMs,
+        lateWindowMs: options.lateWindowWaived ? Number.MAX_SAFE_INTEGER : deps.settings.lateWindowMs,
+      };
+      decoded.elements.forEach((element, index) => {
+        const at = decoded.isArray ? { index } : {};
+        const result = validateReading(element, kind, window);
+        if (!result.ok) {
+          const { ok: _ok, ...problem } = result;
+          rejects.push({ message: { ...problem, ...at, receivedAt }, element });
+          return;
+        }
+        const implausible = checkPlausibility(result.reading, kind, resolved.site);
+        if (implausible) rejects.push({ message: { ...implausible, ...at, receivedAt }, element });
+        else candidates.push({ reading: result.reading, index });
+      });
+    }
+
+    // Dedupe, including repeats inside this very message.
+    const waits: Promise<unknown>[] = [];
+    const fresh: ValidReading[] = [];
+    const inMessage = new Set<number>();
+    let duplicates = 0;
+    for (const { reading } of candidates) {
+      const earlier = this.recent.get(deviceId, kind.id, reading.ts);
+      if (earlier || inMessage.has(reading.ts)) {
+        duplicates++;
+        if (earlier) waits.push(earlier);
+        continue;
+      }
+      inMessage.add(reading.ts);
+      fresh.push(reading);
+    }
+
+    const flags = this.counters.track(deviceId, kind, fresh);
+    const normalized: NormalizedReading[] = fresh.map((r, i) => ({
+      deviceId,
+      kind: kind.id,
+      corridor: resolved.corridor,
+      municipality: resolved.municipality.id,
+      site: resolved.site.id,
+      ts: r.ts,
+      ...(r.seq !== undefined && { seq: r.seq }),
+      values: r.values,
+      receivedAt,
+      ...(flags[i] && { flags: flags[i] }),
+    }));
+
+    if (normalized.length > 0) {
+      const durable = deps.outbox.append(normalized);
+      for (const r of normalized) this.recent.remember(deviceId, kind.id, r.ts, durable);
+      durable.catch(() => {
+        for (const r of normalized) this.recent.forgetIf(deviceId, kind.id, r.ts, durable);
+      });
+      waits.push(durable);
+    }
+    let deadLetter: Promise<{ written: number; dropped: number }> | undefined;
+    if (rejects.length > 0) {
+      const topic = topics.readings(deviceId);
+      const records = rejects.map(({ message, element }): DeadLetterRecord => ({
+        v: DEADLETTER_VERSION,
+        reject: message,
+        device: deviceId,
+        topic,
+        stage: 'ingest',
+        // An element of a backlog array is kept on its own (replayable alone); a message that
+        // could not be split keeps its raw bytes.
+        payload:
+          element !== undefined && decoded.ok && decoded.isArray
+            ? Buffer.from(JSON.stringify(element)).toString('base64')
+            : payload.toString('base64'),
+      }));
+      deadLetter = deps.deadLetter.append(records);
+      waits.push(deadLetter);
+    }
+    await Promise.all(waits);
+    const dlResult = deadLetter ? await deadLetter : undefined;
+
+    this.counts.accepted += normalized.length;
+    this.counts.duplicates += duplicates;
+    if (dlResult && dlResult.dropped > 0) this.counts.deadLetterDropped += dlResult.dropped;
+    if (normalized.length > 0) deps.bus.emit('readings.accepted', { deviceId, readings: normalized });
+    if (duplicates > 0) deps.bus.emit('readings.duplicate', { deviceId, count: duplicates });
+    const messages = rejects.map((r) => r.message);
+    if (messages.length > 0) {
+      for (const m of messages) this.counts.rejected[m.code] = (this.counts.rejected[m.code] ?? 0) + 1;
+      deps.bus.emit('readings.rejected', { deviceId, rejects: messages });
+      this.log.debug({ deviceId, codes: messages.map((m) => m.code) }, 'readings rejected');
+      this.sendRejects(deviceId, messages);
+    }
+    return { accepted: normalized.length, duplicates, rejects: messages };
+  }
+
+  private sendRejects(deviceId: string, messages: RejectMessage[]): void {
+    const topic = topics.rejects(deviceId);
+    for (const message of messages) {
+      this.deps.publish(topic, JSON.stringify(message), { qos: 1, retain: false }).catch((error: unknown) => {
+        this.log.warn({ deviceId, err: error }, 'could not publish a reject message');
+      });
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Validating one reading against the contract and the device's kind. Zod does the checking; this
+ * file maps its issues to the contract's reject codes with a message that names the field.
+ */
+import type { z } from 'zod';
+import {
+  type KindDefinition,
+  type RejectCode,
+  parseTimestamp,
+  readingEnvelopeSchema,
+} from '../../contract/index.js';
+
+export interface ValidReading {
+  ts: number;
+  seq?: number;
+  values: Record<string, number>;
+}
+
+export interface ReadingProblem {
+  code: RejectCode;
+  message: string;
+  path?: string;
+  seq?: number;
+  ts?: number;
+}
+
+export interface TimeWindow {
+  now: number;
+  futureSkewMs: number;
+  lateWindowMs: number;
+}
+
+export type ValidationResult = { ok: true; reading: ValidReading } | ({ ok: false } & ReadingProblem);
+
+export function validateReading(
+  element: unknown,
+  kind: KindDefinition,
+  window: TimeWindow,
+): ValidationResult {
+  const envelope = readingEnvelopeSchema.safeParse(element);
+  const seq = seqOf(element);
+  if (!envelope.success) return { ok: false, ...fromEnvelopeIssues(envelope.error.issues), ...seqField(seq) };
+
+  const ts = parseTimestamp(envelope.data.ts);
+  if (!ts.ok) return { ok: false, code: ts.code, message: ts.message, path: 'ts', ...seqField(seq) };
+  const base = { ts: ts.ms, ...seqField(seq) };
+  if (ts.ms > window.now + window.futureSkewMs) {
+    return {
+      ok: false,
+      code: 'E_TS_FUTURE',
+      message: `ts ${new Date(ts.ms).toISOString()} is ${Math.round((ts.ms - window.now) / 1000)} s ahead of the gateway clock (allowed: ${window.futureSkewMs / 1000} s); check the device clock`,
+      path: 'ts',
+      ...base,
+    };
+  }
+  if (ts.ms < window.now - window.lateWindowMs) {
+    return {
+      ok: false,
+      code: 'E_TS_TOO_OLD',
+      message: `ts ${new Date(ts.ms).toISOString()} is older than the late window of ${Math.round(window.lateWindowMs / 3_600_000)} h`,
+      path: 'ts',
+      ...base,
+    };
+  }
+
+  const values = kind.values.safeParse(envelope.data.values);
+  if (!values.success) return { ok: false, ...fromValueIssues(values.error.issues, kind), ...base };
+  return {
+    ok: true,
+    reading: { ts: ts.ms, ...seqField(envelope.data.seq), values: values.data as Record<string, number> },
+  };
+}
+
+function seqOf(element: unknown): number | undefined {
+  if (element === null || typeof element !== 'object') return undefined;
+  const seq = (element as { seq?: unknown }).seq;
+  return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
+}
+
+function seqField(seq: number | undefined): { seq?: number } {
+  return seq === undefined ? {} : { seq };
+}
+
+function pathOf(issue: z.core.$ZodIssue, prefix = ''): string {
+  const parts = [prefix, ...issue.path.map(String)].filter((p) => p !== '');
+  return parts.join('.');
+}
+
+function fromEnvelopeIssues(issues: z.core.$ZodIssue[]): ReadingProblem {
+  const issue = issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    return {
+      code: 'E_SCHEMA',
+      message: `unknown field ${issue.keys.map((k) => `"${clip(k)}"`).join(', ')}; a reading has ts, seq and values`,
+    };
+  }
+  const path = pathOf(issue);
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return { code: 'E_SCHEMA', message: `${path} is required`, path };
+  }
+  return {
+    code: 'E_SCHEMA',
+    message: path ? `${path}: ${issue.message}` : issue.message,
+    ...(path && { path }),
+  };
+}
+
+function fromValueIssues(issues: z.core.$ZodIssue[], kind: KindDefinition): ReadingProblem {
+  // Unknown metrics first: they usually mean the device is registered under the wrong kind.
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys');
+  if (unknown && unknown.code === 'unrecognized_keys') {
+    const names = unknown.keys.map((k) => `"${clip(k)}"`).join(', ');
+    return {
+      code: 'E_UNKNOWN_METRIC',
+      message: `unknown metric ${names} for kind ${kind.id} (its metrics: ${Object.keys(kind.metrics).join(', ')})`,
+      path: `values.${unknown.keys[0] ?? ''}`,
+    };
+  }
+  const range = issues.find((i) => i.code === 'too_big' || i.code === 'too_small');
+  if (range) return { code: 'E_RANGE', message: range.message, path: pathOf(range, 'values') };
+  const issue = issues[0]!;
+  const path = pathOf(issue, 'values');
+  return { code: 'E_SCHEMA', message: issue.message, path };
+}
+
+function clip(s: string): string {
+  return s.length > 64 ? `${s.slice(0, 64)}…` : s;
+}

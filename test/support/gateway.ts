@@ -1,0 +1,66 @@
+/** Starts the whole gateway in-process on port 0 with a temp data dir and the test registry. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultSettings, type Settings, type SinkConfig } from '../../config/settings.js';
+import { Valley, type ValleyOptions } from '../../cli/app.js';
+import { silentLogger } from '../../gateway/logger.js';
+import { makeTestRegistry, type TestRegistry } from './registry.js';
+
+export interface TestGateway {
+  valley: Valley;
+  registry: TestRegistry;
+  dataDir: string;
+  mqttUrl: string;
+  wsUrl: string;
+  /** Stops the gateway; `keepData` leaves the data dir for a restart. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  sink?: SinkConfig;
+  settings?: Partial<Settings>;
+  registry?: TestRegistry;
+  dataDir?: string;
+  sync?: ValleyOptions['sync'];
+}
+
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const registry = options.registry ?? makeTestRegistry();
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'valley-gw-')));
+  const settings = defaultSettings({
+    mqttPort: 0,
+    wsPort: 0,
+    httpPort: 0,
+    dataDir,
+    demoFleet: false,
+    drainBackoffBaseMs: 50,
+    drainBackoffMaxMs: 500,
+    sinkTimeoutMs: 2000,
+    loginDelayBaseMs: 10,
+    loginDelayMaxMs: 100,
+    shutdownFlushMs: 2000,
+    ...options.settings,
+  });
+  const valley = new Valley({
+    settings,
+    sink: options.sink ?? { mode: 'local-only' },
+    registry: registry.index,
+    logger: silentLogger(),
+    ...(options.sync && { sync: options.sync }),
+  });
+  await valley.start();
+  const mqtt = valley.broker.mqttAddress;
+  const ws = valley.broker.wsAddress;
+  return {
+    valley,
+    registry,
+    dataDir,
+    mqttUrl: `mqtt://127.0.0.1:${mqtt.port}`,
+    wsUrl: `ws://127.0.0.1:${ws.port}/mqtt`,
+    async stop({ keepData = false } = {}) {
+      await valley.stop();
+      if (!keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/** MQTT.js helpers for tests: connect as a device, publish and wait for the PUBACK. */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+export async function connectDevice(
+  url: string,
+  deviceId: string,
+  secret: string,
+  options: IClientOptions = {},
+): Promise<MqttClient> {
+  return mqtt.connectAsync(url, {
+    clientId: deviceId,
+    username: deviceId,
+    password: secret,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    connectTimeout: 10_000,
+    ...options,
+  });
+}
+
+/** Resolves on PUBACK (QoS 1); rejects when the connection closes first. */
+export async function publishAcked(
+  client: MqttClient,
+  topic: string,
+  payload: string | Buffer,
+): Promise<void> {
+  await client.publishAsync(topic, payload, { qos: 1 });
+}
+
+/** Collects JSON messages on a topic filter. */
+export async function collect(client: MqttClient, filter: string): Promise<unknown[]> {
+  const messages: unknown[] = [];
+  client.on('message', (topic, payload) => {
+    if (topicMatches(filter, topic)) messages.push(JSON.parse(payload.toString('utf8')) as unknown);
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return messages;
+}
+
+function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await predicate()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Ends a client; one the server already closed is ended with force (its queue never drains). */
+export async function closeClient(client: MqttClient): Promise<void> {
+  await client.endAsync(!client.connected);
+}
