@@ -7,7 +7,8 @@ import {
   loadRegistryFile,
   RegistryError,
 } from '../config/loader.js';
-import { SETTING_DEFS, SettingsError, resolveSettings } from '../config/settings.js';
+import { SETTING_DEFS, SettingsError, resolveSettings, settingsSchema } from '../config/settings.js';
+import { formatDuration, formatSize } from '../config/duration.js';
 import { createLogger } from '../gateway/logger.js';
 import { Valley } from './app.js';
 
@@ -25,7 +26,28 @@ export function settingFlagOptions(): Record<string, { type: 'string' | 'boolean
   return options;
 }
 
+/** `valley start --help`: every setting with its env var, flag and default, from the schema. */
+export function settingsHelp(): string {
+  const defaults = settingsSchema.parse({}) as Record<string, unknown>;
+  const rows = Object.entries(SETTING_DEFS).map(([key, def]) => {
+    const value = defaults[key];
+    const text =
+      typeof value === 'number' && def.parse === 'duration'
+        ? formatDuration(value)
+        : typeof value === 'number' && def.parse === 'size'
+          ? formatSize(value)
+          : String(value);
+    const shown = value === undefined ? '' : ` (default ${text})`;
+    return `  --${def.flag.padEnd(24)} ${def.env.padEnd(30)} ${def.help}${shown}`;
+  });
+  return `usage: valley start [options]\n\nEvery option can also be set by its environment variable; a flag wins over the variable.\nDurations take ms/s/m/h/d (e.g. 90s, 7d); sizes take KiB/MiB/GiB.\n\n${rows.join('\n')}`;
+}
+
 export async function runStart(argv: string[], out: Out): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    out.log(settingsHelp());
+    return 0;
+  }
   let flags: Record<string, string | boolean | undefined>;
   try {
     flags = parseArgs({
