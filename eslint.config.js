@@ -10,6 +10,7 @@ export default tseslint.config(
       'coverage/**',
       'dashboard/web/dist/**',
       'bench/results/**',
+      '.tmp/**',
     ],
   },
   js.configs.recommended,
