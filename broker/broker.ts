@@ -15,7 +15,9 @@ import { verifyPassword, verifySecret } from '../config/secrets.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
 import { type Identity, maySubscribe, publishDecision } from './acl.js';
+import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
+import { Sessions } from './sessions.js';
 import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
 export interface BrokerSettings {
@@ -56,10 +58,13 @@ export class Broker {
   private tcp: net.Server | undefined;
   private ws: WebSocketServer | undefined;
   private readonly identities = new WeakMap<Client, Identity>();
-  private readonly devices = new Map<string, Client>();
+  private readonly sessions = new Sessions();
   private readonly throttle: LoginThrottle;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  private readonly connections = new OpenConnections();
   private inFlight = 0;
+  /** Publishes that arrived after stopAccepting(): never ingested, answered when the sessions close. */
+  private readonly lateAtShutdown = new Set<(error: Error) => void>();
   private inFlightDrained: (() => void) | undefined;
   private accepting = false;
   private readonly log: Logger;
@@ -91,6 +96,8 @@ export class Broker {
     });
     this.aedes.on('clientReady', (client) => this.onReady(client));
     this.aedes.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
+    this.aedes.on('subscribe', () => this.sessions.subscriptionsChanged());
+    this.aedes.on('unsubscribe', () => this.sessions.subscriptionsChanged());
     this.aedes.on('keepaliveTimeout', (client) =>
       this.log.info({ clientId: client.id }, 'MQTT keepalive timeout'),
     );
@@ -144,7 +151,7 @@ export class Broker {
   }
 
   connectedDevices(): string[] {
-    return [...this.devices.keys()];
+    return this.sessions.deviceIds();
   }
 
   /** Publishes as the gateway (rejects, live readings, alerts). */
@@ -159,31 +166,45 @@ export class Broker {
     });
   }
 
-  /** Closes a device's session at once (revoked or re-kinded device). */
-  disconnect(deviceId: string): void {
-    this.devices.get(deviceId)?.close();
+  /** Closes the session of a device or user id at once (revoked, moved, removed, re-roled). */
+  disconnect(id: string): void {
+    this.sessions.close(id);
   }
 
-  /** Stops accepting connections; in-flight ingests finish (their PUBACKs go out) within `graceMs`. */
+  /** Whether some session may receive `valley/live/...` (see Sessions). */
+  hasLiveSubscribers(): boolean {
+    return this.sessions.hasLiveSubscribers();
+  }
+
+  /**
+   * Stops accepting: listeners close and sockets stop being read (a busy publisher cannot keep the
+   * shutdown waiting); in-flight ingests finish within `graceMs`, their PUBACKs sent by stop().
+   */
   async stopAccepting(graceMs: number): Promise<void> {
     this.accepting = false;
     this.tcp?.close();
     this.ws?.close();
-    for (const client of this.ws?.clients ?? []) client.terminate();
-    if (this.inFlight > 0) {
-      await Promise.race([
-        new Promise<void>((resolve) => (this.inFlightDrained = resolve)),
-        new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
-      ]);
-    }
+    this.connections.holdAll();
+    if (this.inFlight === 0) return;
+    if (graceMs > 0) this.log.info({ inFlight: this.inFlight, graceMs }, 'finishing the acks in flight');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.inFlightDrained = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   async stop(): Promise<void> {
     await this.stopAccepting(0);
     for (const timer of this.pendingTimers) clearTimeout(timer);
     this.pendingTimers.clear();
+    await this.connections.endAll();
+    for (const client of this.ws?.clients ?? []) client.terminate();
     const aedes = this.aedes;
     if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    for (const done of this.lateAtShutdown) done(new Error('the gateway is shutting down'));
+    this.lateAtShutdown.clear();
     if (this.tcp?.listening) await once(this.tcp, 'close');
   }
 
@@ -195,6 +216,7 @@ export class Broker {
     const guarded = new GuardedConnection(stream, this.deps.settings.maxPacketBytes, address, (v) =>
       this.onViolation(address, v),
     );
+    this.connections.add(guarded);
     this.aedes.handle(guarded, req);
   }
 
@@ -289,6 +311,11 @@ export class Broker {
       this.deps.bus.emit('device.status', { deviceId: client.id, status, at: this.deps.clock.now() });
       return done(null);
     }
+    if (!this.accepting) {
+      // Read before the sockets were held: neither stored nor acknowledged; the device resends.
+      this.lateAtShutdown.add(done);
+      return;
+    }
     // Readings are never retained (DESIGN): a retained reading would be replayed as if new.
     packet.retain = false;
     this.inFlight++;
@@ -315,8 +342,15 @@ export class Broker {
 
   private onReady(client: Client): void {
     const identity = this.identities.get(client);
-    if (identity?.type !== 'device') return;
-    this.devices.set(identity.id, client);
+    if (identity === undefined) return;
+    if (!this.stillAllowed(identity)) {
+      // Revoked (or re-roled) by a registry reload between CONNECT and now: the reload could not
+      // see this session yet.
+      client.close();
+      return;
+    }
+    this.sessions.add(identity, client);
+    if (identity.type !== 'device') return;
     this.deps.bus.emit('device.presence', {
       deviceId: identity.id,
       state: 'online',
@@ -325,12 +359,18 @@ export class Broker {
     });
   }
 
+  private stillAllowed(identity: Identity): boolean {
+    const registry = this.deps.registry();
+    if (identity.type === 'device') return registry.devices.has(identity.id);
+    return registry.users.get(identity.id)?.role === identity.role;
+  }
+
   private onGone(client: Client, reason: string): void {
     const identity = this.identities.get(client);
     // A takeover (same client id reconnecting) closes the old session after the new one is
     // ready: only the current session's end makes the device offline.
-    if (identity?.type !== 'device' || this.devices.get(identity.id) !== client) return;
-    this.devices.delete(identity.id);
+    if (identity === undefined || !this.sessions.remove(identity, client) || identity.type !== 'device')
+      return;
     this.deps.bus.emit('device.presence', {
       deviceId: identity.id,
       state: 'offline',

@@ -86,6 +86,7 @@ export type ByteStream = Duplex & { remoteAddress?: string | undefined };
 export class GuardedConnection extends Duplex {
   private readonly scanner: PacketScanner;
   private bytesReceived = 0;
+  private held = false;
   readonly remoteAddress: string;
 
   constructor(
@@ -123,8 +124,17 @@ export class GuardedConnection extends Duplex {
     if (!this.push(chunk)) this.inner.pause();
   }
 
+  /**
+   * Stops reading from the socket for good (shutdown): packets already handed to Aedes are still
+   * processed and acknowledged, nothing new arrives. Writes (the PUBACKs) keep flowing.
+   */
+  hold(): void {
+    this.held = true;
+    this.inner.pause();
+  }
+
   override _read(): void {
-    this.inner.resume();
+    if (!this.held) this.inner.resume();
   }
 
   override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

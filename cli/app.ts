@@ -7,6 +7,11 @@ import { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings, SinkConfig } from '../config/settings.js';
 import { Broker } from '../broker/broker.js';
+import { SystemAlerts } from '../gateway/alerts/system-alerts.js';
+import { BackpressureOutbox } from '../gateway/backpressure.js';
+import { LiveRepublisher } from '../gateway/live.js';
+import { HttpServer } from '../dashboard/server.js';
+import type { ValleyStatus } from '../dashboard/status-schema.js';
 import { FileDeadLetterLog } from '../gateway/deadletter.js';
 import { Drainer } from '../gateway/drainer.js';
 import { Ingest } from '../gateway/ingest/ingest.js';
@@ -14,7 +19,18 @@ import type { Logger } from '../gateway/logger.js';
 import { FileOutbox } from '../gateway/outbox.js';
 import { createSink } from '../gateway/sinks/index.js';
 import { StatsReporter } from '../gateway/stats-reporter.js';
-import { type Clock, type Sink, type SyncFn, defaultSync, systemClock } from '../gateway/types.js';
+import {
+  type Clock,
+  type Outbox,
+  type Sink,
+  type SyncFn,
+  defaultSync,
+  systemClock,
+} from '../gateway/types.js';
+import { RegistryReloader } from './registry-reload.js';
+import { StartupSinkCheck } from './sink-check.js';
+import { buildStatus } from './status.js';
+import { packageVersion } from './version.js';
 
 export interface ValleyOptions {
   settings: Settings;
@@ -27,6 +43,10 @@ export interface ValleyOptions {
   /** Tests inject a sink; default from `sink`. */
   sinkOverride?: Sink;
   random?: () => number;
+  /** The registry file to watch (hot reload, SIGHUP); without it the registry never changes. */
+  registryPath?: string;
+  /** How often system alert conditions are sampled; default 1 s. */
+  alertCheckIntervalMs?: number;
 }
 
 export class Valley {
@@ -37,6 +57,18 @@ export class Valley {
   readonly broker: Broker;
   readonly drainer: Drainer | undefined;
   readonly sink: Sink | undefined;
+  readonly http: HttpServer;
+  /** With a sink: the outbox cap (holds PUBACKs at VALLEY_OUTBOX_MAX). */
+  readonly backpressure: BackpressureOutbox | undefined;
+  readonly alerts: SystemAlerts;
+  /** What ingest appends to and the drainer commits through: the outbox, behind the cap if any. */
+  private readonly queue: Outbox;
+  private readonly live: LiveRepublisher;
+  private readonly reloader: RegistryReloader | undefined;
+  private readonly sinkCheck: StartupSinkCheck | undefined;
+  private readonly clock: Clock;
+  private version = 'unknown';
+  private startedAt = 0;
   private registry: RegistryIndex;
   private readonly stats: StatsReporter;
   private readonly log: Logger;
@@ -45,6 +77,7 @@ export class Valley {
   constructor(private readonly options: ValleyOptions) {
     const { settings, logger } = options;
     const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.log = logger.child({ module: 'valley' });
     this.registry = options.registry;
     this.bus = new Bus((event, error) => this.log.error({ event, err: error }, 'a bus listener failed'));
@@ -62,6 +95,11 @@ export class Valley {
         retention: { maxAgeMs: settings.retentionAgeMs, maxBytes: settings.retentionBytes },
       }),
     });
+    // With a sink nothing unsent may be evicted: the cap holds PUBACKs instead (DESIGN).
+    this.backpressure =
+      this.sink &&
+      new BackpressureOutbox({ outbox: this.outbox, capBytes: settings.outboxMaxBytes, clock, logger });
+    this.queue = this.backpressure ?? this.outbox;
     this.deadLetter = new FileDeadLetterLog({
       dir: join(settings.dataDir, 'deadletter'),
       maxBytes: settings.deadLetterMaxBytes,
@@ -72,18 +110,22 @@ export class Valley {
     });
     this.drainer = this.sink
       ? new Drainer({
-          outbox: this.outbox,
+          outbox: this.queue,
           sink: this.sink,
           deadLetter: this.deadLetter,
           clock,
           logger,
           settings,
           ...(options.random && { random: options.random }),
+          // A write still out when the shutdown flush ends is abandoned: it is resent at the next
+          // start (InfluxDB overwrites the same points), and the exit stays within the flush time.
+          stopTimeoutMs: 1000,
         })
       : undefined;
+    this.sinkCheck = this.sink && new StartupSinkCheck(this.sink, this.log, clock);
     this.ingest = new Ingest({
       registry: () => this.registry,
-      outbox: this.outbox,
+      outbox: this.queue,
       deadLetter: this.deadLetter,
       bus: this.bus,
       clock,
@@ -100,6 +142,44 @@ export class Valley {
       logger,
       settings,
     });
+    const publish = this.broker.publish.bind(this.broker);
+    this.alerts = new SystemAlerts({
+      bus: this.bus,
+      publish,
+      clock,
+      logger,
+      registry: () => this.registry,
+      settings,
+      sources: {
+        ...(this.drainer && { drainer: this.drainer, sinkDescription: this.sink?.description }),
+        outbox: this.outbox,
+        ...(this.backpressure && { backpressure: this.backpressure }),
+        deadLetter: this.deadLetter,
+        connectedDevices: () => this.broker.connectedDevices(),
+      },
+      ...(options.alertCheckIntervalMs !== undefined && { checkIntervalMs: options.alertCheckIntervalMs }),
+    });
+    this.live = new LiveRepublisher({
+      bus: this.bus,
+      publish,
+      logger,
+      hasSubscribers: () => this.broker.hasLiveSubscribers(),
+    });
+    this.reloader =
+      options.registryPath === undefined
+        ? undefined
+        : new RegistryReloader({
+            path: options.registryPath,
+            bind: settings.bind,
+            logger,
+            clock,
+            bus: this.bus,
+            current: () => this.registry,
+            replace: (next) => (this.registry = next),
+            disconnect: (id) => this.broker.disconnect(id),
+            forgetDevice: (id) => this.ingest.forgetDevice(id),
+          });
+    this.http = new HttpServer({ settings, logger, status: { status: () => this.status() } });
     this.stats = new StatsReporter(
       () => {
         const outbox = this.outbox.stats();
@@ -121,17 +201,66 @@ export class Valley {
     return this.registry;
   }
 
+  /** Why the registry file on disk is not in force (one line per problem); empty when it is. */
+  get registryProblems(): readonly string[] {
+    return this.reloader?.problems ?? [];
+  }
+
+  /** SIGHUP: re-read the registry file now (no-op without `registryPath`). Never rejects. */
+  reloadRegistry(): Promise<void> {
+    return this.reloader?.reload() ?? Promise.resolve();
+  }
+
+  /** The snapshot behind /api/status and /readyz. */
+  status(): ValleyStatus {
+    const ping = this.sinkCheck?.result;
+    return buildStatus({
+      version: this.version,
+      startedAt: this.startedAt,
+      now: this.clock.now(),
+      sinkConfig: this.options.sink,
+      sinkDescription: this.sink?.description,
+      drainer: this.drainer?.stats(),
+      ping,
+      ingest: this.ingest.counts,
+      outbox: this.queue.stats(),
+      deadLetter: this.deadLetter.stats(),
+      registry: this.registry,
+      broker: {
+        listening: this.broker.listening,
+        counts: this.broker.counts,
+        connectedDevices: this.broker.connectedDevices(),
+      },
+      alerts: this.alerts.active(),
+    });
+  }
+
   async start(): Promise<void> {
     const { settings } = this.options;
-    await this.outbox.start();
+    this.version = await packageVersion();
+    this.startedAt = this.clock.now();
+    await this.queue.start();
     await this.deadLetter.start();
     this.drainer?.start();
     try {
       await this.broker.start();
     } catch (error) {
+      // A busy WebSocket port leaves the TCP listener open: close what did start.
+      await this.broker.stop();
       await this.stopStorage();
       throw error;
     }
+    try {
+      await this.http.start();
+    } catch (error) {
+      await this.broker.stop();
+      await this.stopStorage();
+      throw error;
+    }
+    this.alerts.start();
+    this.live.start();
+    await this.reloader?.start();
+    this.sinkCheck?.start();
     this.stats.start();
     this.started = true;
     const mqtt = this.broker.mqttAddress;
@@ -140,6 +269,7 @@ export class Valley {
       {
         mqtt: `mqtt://${mqtt.address}:${mqtt.port}`,
         websocket: `ws://${ws.address}:${ws.port}/mqtt`,
+        dashboard: this.http.url,
         mode: this.sink
           ? this.sink.description
           : 'local-only (no InfluxDB configured; the outbox is the store)',
@@ -151,21 +281,35 @@ export class Valley {
   }
 
   /**
-   * Shutdown (SIGTERM/SIGINT): stop accepting, let in-flight acks finish, flush to the sink for
-   * at most `shutdownFlushMs` while it answers, and leave the rest on disk for the next start.
+   * Shutdown (SIGTERM/SIGINT): stop accepting (HTTP, then MQTT listeners and socket reads), let
+   * in-flight acks finish, flush to the sink while it answers, and leave the rest on disk for the
+   * next start. Acks and flush share one budget, `shutdownFlushMs`, so the exit time is bounded.
    */
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
     const { settings } = this.options;
+    const deadline = performance.now() + settings.shutdownFlushMs;
+    const remainingMs = (): number => Math.max(0, Math.round(deadline - performance.now()));
     this.stats.stop();
-    await this.broker.stopAccepting(settings.shutdownFlushMs);
+    await this.reloader?.stop();
+    this.live.stop();
+    await this.alerts.stop();
+    await this.sinkCheck?.stop();
+    await this.http.stop();
+    await this.broker.stopAccepting(remainingMs());
     await this.broker.stop();
     if (this.drainer) {
-      const drained = await this.drainer.flush(settings.shutdownFlushMs);
-      const left = this.outbox.stats().backlogRecords;
-      if (!drained)
-        this.log.warn({ backlog: left }, 'shutdown: backlog left on disk; it drains after the next start');
+      const drained = await this.drainer.flush(remainingMs(), { whileAnswering: true });
+      if (!drained) {
+        const { state, lastError } = this.drainer.stats();
+        this.log.warn(
+          { backlog: this.outbox.stats().backlogRecords, sink: state, err: lastError },
+          state === 'backoff' || state === 'misconfigured'
+            ? 'shutdown: InfluxDB is not answering; the backlog stays on disk and drains after the next start'
+            : 'shutdown: flush time is up; the rest of the backlog stays on disk and drains after the next start',
+        );
+      }
     }
     await this.stopStorage();
     this.stats.report();
@@ -174,7 +318,7 @@ export class Valley {
 
   private async stopStorage(): Promise<void> {
     await this.drainer?.stop();
-    await this.outbox.stop();
+    await this.queue.stop();
     await this.deadLetter.stop();
   }
 }

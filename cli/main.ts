@@ -2,6 +2,7 @@
 /** The `valley` command: dispatches to the subcommands. */
 import { runCheckConfig } from './check-config.js';
 import { runDevice } from './device.js';
+import { runSimulate } from './simulate.js';
 import { runStart } from './start.js';
 import { runUser } from './user.js';
 
@@ -14,6 +15,7 @@ commands:
   check-config [file]        validate a registry file; every problem with its path
   device add|rotate|revoke   manage devices in the registry (secrets printed once, only hashes stored)
   user add|passwd            manage dashboard/MQTT users (scrypt hashes)
+  simulate                   drive a broker with simulated devices and injected faults (CI: --assert --report)
 
 run "valley <command> --help" for the options of a command; settings: see README.md`;
 
@@ -28,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return runDevice(rest, out);
     case 'user':
       return runUser(rest, out);
+    case 'simulate':
+      return runSimulate(rest, out);
     case undefined:
     case 'help':
     case '--help':

@@ -11,6 +11,7 @@ import { SETTING_DEFS, SettingsError, resolveSettings, settingsSchema } from '..
 import { formatDuration, formatSize } from '../config/duration.js';
 import { createLogger } from '../gateway/logger.js';
 import { Valley } from './app.js';
+import { startDemoFleetForGateway } from '../simulators/fleet.js';
 
 type Out = { log(s: string): void; error(s: string): void };
 
@@ -92,7 +93,7 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     throw error;
   }
 
-  const valley = new Valley({ settings, sink, registry, logger });
+  const valley = new Valley({ settings, sink, registry, logger, registryPath: settings.registryPath });
   try {
     await valley.start();
   } catch (error) {
@@ -100,26 +101,37 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     out.error(`valley start: ${(error as Error).message}`);
     return 1;
   }
+  // The demo fleet comes last and goes first (DESIGN: gateway → broker → HTTP → demo fleet).
+  const fleet = settings.demoFleet
+    ? await startDemoFleetForGateway({ mqtt: valley.broker.mqttAddress, registry, logger })
+    : undefined;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
+        // Everything acknowledged is already fsynced: cutting the flush short loses nothing.
         logger.warn({ signal }, 'second signal: exiting at once; unsent readings stay on disk');
-        resolve(1);
-        return;
+        process.exit(1);
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      valley.stop().then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'error during shutdown');
-          resolve(1);
-        },
-      );
+      (fleet ? fleet.stop() : Promise.resolve())
+        .then(() => valley.stop())
+        .then(
+          () => resolve(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'error during shutdown');
+            resolve(1);
+          },
+        );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP re-reads the registry (for when a file watch cannot see the change, e.g. some
+    // network file systems); without a listener it would end the process.
+    process.on('SIGHUP', () => {
+      if (!stopping) void valley.reloadRegistry();
+    });
   });
 }

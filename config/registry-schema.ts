@@ -71,6 +71,11 @@ export const siteSchema = z.strictObject({
   /** Resident population served (water) or typical daily traffic (roads): drives the simulators. */
   population: z.number().int().nonnegative().optional(),
   aadt: z.number().int().nonnegative().optional(),
+  /**
+   * Water sites: how the water is disinfected (default chlorine). Where it is UV only (or none),
+   * free chlorine reads 0 by design and the low-chlorine limit does not apply.
+   */
+  disinfection: z.enum(['chlorine', 'uv', 'none']).optional(),
 });
 
 export const deviceSchema = z.strictObject({

@@ -188,3 +188,27 @@ describe('flags', () => {
     expect(settings.httpPort).toBe(0);
   });
 });
+
+describe('operations settings', () => {
+  it('reads the outbox cap and the alert thresholds as a size and durations', () => {
+    const { settings } = resolveSettings(
+      { VALLEY_OUTBOX_MAX: '64MiB', VALLEY_OFFLINE_GRACE: '90s' },
+      {
+        'sink-down-after': '2m',
+      },
+    );
+    expect(settings).toMatchObject({
+      outboxMaxBytes: 64 * 1024 ** 2,
+      offlineGraceMs: 90_000,
+      sinkDownAfterMs: 120_000,
+    });
+    expect(defaultSettings()).toMatchObject({
+      outboxMaxBytes: 2 * 1024 ** 3,
+      offlineGraceMs: 60_000,
+      sinkDownAfterMs: 60_000,
+    });
+    expect(problems({ VALLEY_OUTBOX_MAX: 'lots' })).toEqual([
+      expect.stringContaining('VALLEY_OUTBOX_MAX / --outbox-max'),
+    ]);
+  });
+});

@@ -86,6 +86,12 @@ export const SETTING_DEFS = {
     parse: 'size',
     help: 'local-only: keep at most this much',
   },
+  outboxMaxBytes: {
+    env: 'VALLEY_OUTBOX_MAX',
+    flag: 'outbox-max',
+    parse: 'size',
+    help: 'with InfluxDB: unsent backlog at which PUBACKs are held (back-pressure)',
+  },
   drainBatchLines: { env: 'VALLEY_BATCH_LINES', flag: 'batch-lines', parse: 'int', help: 'lines per write' },
   drainBackoffBaseMs: {
     env: 'VALLEY_BACKOFF_BASE',
@@ -112,6 +118,18 @@ export const SETTING_DEFS = {
     parse: 'size',
     help: 'dead-letter share of one device',
   },
+  offlineGraceMs: {
+    env: 'VALLEY_OFFLINE_GRACE',
+    flag: 'offline-grace',
+    parse: 'duration',
+    help: 'a device offline this long raises a system alert',
+  },
+  sinkDownAfterMs: {
+    env: 'VALLEY_SINK_DOWN_AFTER',
+    flag: 'sink-down-after',
+    parse: 'duration',
+    help: 'InfluxDB failing this long raises a system alert',
+  },
   loginDelayBaseMs: {
     env: 'VALLEY_LOGIN_DELAY_BASE',
     flag: 'login-delay-base',
@@ -135,6 +153,30 @@ export const SETTING_DEFS = {
     flag: 'shutdown-flush',
     parse: 'duration',
     help: 'time to flush to InfluxDB on shutdown',
+  },
+  readyBacklogRecords: {
+    env: 'VALLEY_READY_BACKLOG',
+    flag: 'ready-backlog',
+    parse: 'int',
+    help: '/readyz: unsent readings tolerated while InfluxDB is unreachable',
+  },
+  readyLagMs: {
+    env: 'VALLEY_READY_LAG',
+    flag: 'ready-lag',
+    parse: 'duration',
+    help: '/readyz: age of the oldest unsent reading tolerated while InfluxDB is unreachable',
+  },
+  pushIntervalMs: {
+    env: 'VALLEY_PUSH_INTERVAL',
+    flag: 'push-interval',
+    parse: 'duration',
+    help: 'dashboard: how often changed rooms are pushed to browsers',
+  },
+  sessionIdleMs: {
+    env: 'VALLEY_SESSION_IDLE',
+    flag: 'session-idle',
+    parse: 'duration',
+    help: 'dashboard: a login session unused this long ends',
   },
 } as const satisfies Record<string, SettingDef>;
 
@@ -178,16 +220,29 @@ export const settingsSchema = z.strictObject({
   // Local-only: the outbox is the store; 8 days covers the dashboard's 7-day history.
   retentionAgeMs: positiveInt.default(8 * 86_400_000),
   retentionBytes: positiveInt.default(1024 ** 3),
+  // With a sink nothing unsent is evicted: at the cap new readings wait for their PUBACK instead.
+  outboxMaxBytes: positiveInt.default(2 * 1024 ** 3),
   drainBatchLines: positiveInt.max(100_000).default(5000),
   drainBackoffBaseMs: positiveInt.default(500),
   drainBackoffMaxMs: positiveInt.default(30_000),
   sinkTimeoutMs: positiveInt.default(10_000),
   deadLetterMaxBytes: positiveInt.default(64 * 1024 * 1024),
   deadLetterDeviceBytes: positiveInt.default(4 * 1024 * 1024),
+  // Long enough for a device's reconnect (or a gateway takeover) not to raise and resolve an alert.
+  offlineGraceMs: z.number().int().nonnegative().default(60_000),
+  // InfluxDB restarts and short outages are normal (DESIGN): alert only on a lasting one.
+  sinkDownAfterMs: z.number().int().nonnegative().default(60_000),
   loginDelayBaseMs: z.number().int().nonnegative().default(200),
   loginDelayMaxMs: z.number().int().nonnegative().default(10_000),
   statsIntervalMs: positiveInt.default(10_000),
   shutdownFlushMs: z.number().int().nonnegative().default(5000),
+  // An outage is normal (DESIGN); /readyz fails only once it has left more than this behind.
+  readyBacklogRecords: z.number().int().nonnegative().default(100_000),
+  readyLagMs: positiveInt.default(5 * 60_000),
+  // Twice a second: "within a second of the readings" (issue 6) with one snapshot per room per tick.
+  pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
+  // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
+  sessionIdleMs: z.number().int().min(60_000).default(8 * 3_600_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { filterWithin, parseSensorTopic, topics } from './topics.js';
+import { filterReachesUnder, filterWithin, parseSensorTopic, topics } from './topics.js';
 
 describe('topics', () => {
   it('builds and parses sensor topics', () => {
@@ -33,5 +33,17 @@ describe('topics', () => {
     expect(filterWithin('sensors/+/readings', 'sensors/+/status')).toBe(false);
     expect(filterWithin('#', 'valley/#')).toBe(false);
     expect(filterWithin('+/live/#', 'valley/#')).toBe(false);
+  });
+});
+
+describe('filterReachesUnder', () => {
+  it('tells which subscriptions can receive topics under a prefix', () => {
+    const reaches = (filter: string) => filterReachesUnder(filter, 'valley/live');
+    expect(
+      ['valley/#', '#', 'valley/live/#', 'valley/+/water/#', 'valley/live/water/+/+/+'].map(reaches),
+    ).toEqual([true, true, true, true, true]);
+    expect(['valley/alerts/#', 'valley/live', 'sensors/+/status', 'valley', 'valley/+'].map(reaches)).toEqual(
+      [false, false, false, false, false],
+    );
   });
 });

@@ -59,3 +59,20 @@ export function filterWithin(filter: string, allowed: string): boolean {
   }
   return f.length === a.length;
 }
+
+/**
+ * True when `filter` could match some topic under `prefix` (levels, no wildcards), e.g. whether a
+ * subscription can receive `valley/live/...`: `valley/#`, `valley/+/water/#` and
+ * `valley/live/water/+/+/+` can, `valley/alerts/#` and `valley/live` cannot. Errs towards true for
+ * filters that match only topics of the wrong depth below the prefix: a needless publish is cheap.
+ */
+export function filterReachesUnder(filter: string, prefix: string): boolean {
+  const f = filter.split('/');
+  const p = prefix.split('/');
+  for (let i = 0; i < p.length; i++) {
+    const level = f[i];
+    if (level === '#') return true;
+    if (level === undefined || (level !== '+' && level !== p[i])) return false;
+  }
+  return f.length > p.length;
+}

@@ -258,6 +258,21 @@ describe('Drainer', () => {
     expect(outbox.stats().backlogRecords).toBe(2);
   });
 
+  it('flush whileAnswering (shutdown) gives up as soon as the sink stops answering', async () => {
+    const down = new SinkError('unavailable', 'HTTP 503', 503, 60_000);
+    const sink = new ScriptedSink([down]);
+    const { outbox, drainer } = await setup(sink);
+    await outbox.append(range(0, 2));
+    drainer.start();
+    const flushedAt = Date.now();
+    expect(await drainer.flush(30_000, { whileAnswering: true })).toBe(false);
+    expect(Date.now() - flushedAt).toBeLessThan(10_000); // not the 30 s budget
+    expect(drainer.stats().state).toBe('backoff');
+    expect(await drainer.flush(30_000, { whileAnswering: true })).toBe(false); // already down
+    await drainer.stop();
+    expect(outbox.stats().backlogRecords).toBe(2);
+  });
+
   it('stop waits for an in-flight write only up to its bound', async () => {
     let release!: () => void;
     const hold = new Promise<void>((resolve) => (release = resolve));

@@ -52,7 +52,11 @@ export interface DrainerDeps {
 interface FlushWaiter {
   check(): void;
   finish(drained: boolean): void;
+  /** Shutdown: give up as soon as the sink stops answering (backoff, misconfigured). */
+  whileAnswering: boolean;
 }
+
+const NOT_ANSWERING: ReadonlySet<DrainerState> = new Set(['backoff', 'misconfigured']);
 
 export class Drainer {
   private readonly log: Logger;
@@ -105,12 +109,17 @@ export class Drainer {
     for (const waiter of [...this.flushWaiters]) waiter.finish(this.backlogEmpty());
   }
 
-  /** True once the backlog reached zero within `timeoutMs` (shutdown: flush while the sink answers). */
-  flush(timeoutMs: number): Promise<boolean> {
+  /**
+   * True once the backlog reached zero within `timeoutMs`. With `whileAnswering` (shutdown: DESIGN
+   * flushes only while the sink answers) it is false at once when the sink is, or goes, down.
+   */
+  flush(timeoutMs: number, options: { whileAnswering?: boolean } = {}): Promise<boolean> {
+    const whileAnswering = options.whileAnswering === true;
     if (this.backlogEmpty()) return Promise.resolve(true);
-    if (!this.running) return Promise.resolve(false);
+    if (!this.running || (whileAnswering && NOT_ANSWERING.has(this.state))) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiter: FlushWaiter = {
+        whileAnswering,
         check: () => {
           if (this.backlogEmpty()) waiter.finish(true);
         },
@@ -299,6 +308,8 @@ export class Drainer {
   private setState(state: DrainerState): void {
     if (state === this.state) return;
     this.state = state;
+    if (NOT_ANSWERING.has(state))
+      for (const waiter of [...this.flushWaiters]) if (waiter.whileAnswering) waiter.finish(false);
     try {
       this.deps.onState?.(state, this.lastError);
     } catch (error) {

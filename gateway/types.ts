@@ -59,6 +59,12 @@ export interface OutboxStats {
   abandonedSegments?: number;
   /** Local-only mode: records deleted by the retention limits so far (counted, never silent). */
   retentionDeletedRecords?: number;
+  /** With a sink (gateway/backpressure.ts): the cap on `backlogBytes` (VALLEY_OUTBOX_MAX). */
+  capBytes?: number;
+  /** With a sink: appends are held (no PUBACK) because the backlog reached the cap. */
+  holding?: boolean;
+  /** With a sink: appends waiting for room right now. */
+  heldAppends?: number;
 }
 
 export interface Outbox {

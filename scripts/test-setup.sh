@@ -9,6 +9,8 @@ set -euo pipefail
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# Headless Chromium for playwright-core (browser tests, scripts/plot-simulated-day.ts).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -33,7 +35,7 @@ trap cleanup EXIT
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for cmd in influxd mosquitto_pub; do
+for cmd in influxd mosquitto_pub chromium; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "test-setup: $cmd still missing after install" >&2; exit 1; }
 done
 echo "test-setup: done"

@@ -155,9 +155,12 @@ export interface PingResult {
 }
 
 /** GET /ping: answered without credentials by 1.x and 2.x; the version says which server it is. */
-export async function pingInflux(url: string, timeoutMs: number): Promise<PingResult> {
+export async function pingInflux(url: string, timeoutMs: number, signal?: AbortSignal): Promise<PingResult> {
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/ping`, { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(`${url.replace(/\/+$/, '')}/ping`, {
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+    });
     await res.arrayBuffer();
     const version = res.headers.get('x-influxdb-version') ?? undefined;
     return {

@@ -11,7 +11,8 @@ export { InfluxV2Sink } from './influx-v2.js';
 
 /** Both InfluxDB sinks also answer a ping, for /readyz and the start-up log. */
 export interface InfluxSink extends Sink {
-  ping(): Promise<PingResult>;
+  /** `signal` abandons the ping (shutdown right after start). */
+  ping(signal?: AbortSignal): Promise<PingResult>;
 }
 
 export function createSink(config: SinkConfig, opts: InfluxSinkOptions): InfluxSink | undefined {

@@ -87,7 +87,7 @@ export class InfluxV1Sink implements Sink {
   }
 
   /** Reachability and version (X-Influxdb-Version); does not check credentials or the database. */
-  ping(): Promise<PingResult> {
-    return pingInflux(this.baseUrl, this.opts.timeoutMs);
+  ping(signal?: AbortSignal): Promise<PingResult> {
+    return pingInflux(this.baseUrl, this.opts.timeoutMs, signal);
   }
 }

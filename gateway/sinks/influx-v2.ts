@@ -87,8 +87,8 @@ export class InfluxV2Sink implements Sink {
   }
 
   /** Reachability and version (X-Influxdb-Version); does not check the token, org or bucket. */
-  ping(): Promise<PingResult> {
-    return pingInflux(this.baseUrl, this.opts.timeoutMs);
+  ping(signal?: AbortSignal): Promise<PingResult> {
+    return pingInflux(this.baseUrl, this.opts.timeoutMs, signal);
   }
 
   private answerOf(err: HttpError): HttpAnswer {

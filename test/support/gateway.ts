@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSettings, type Settings, type SinkConfig } from '../../config/settings.js';
 import { Valley, type ValleyOptions } from '../../cli/app.js';
-import { silentLogger } from '../../gateway/logger.js';
+import { silentLogger, type Logger } from '../../gateway/logger.js';
 import { makeTestRegistry, type TestRegistry } from './registry.js';
 
 export interface TestGateway {
@@ -13,6 +13,8 @@ export interface TestGateway {
   dataDir: string;
   mqttUrl: string;
   wsUrl: string;
+  /** The HTTP server (health, readiness, API). */
+  httpUrl: string;
   /** Stops the gateway; `keepData` leaves the data dir for a restart. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -23,6 +25,12 @@ export interface TestGatewayOptions {
   registry?: TestRegistry;
   dataDir?: string;
   sync?: ValleyOptions['sync'];
+  /** A registry file to watch (hot reload); `registry` must hold what the file holds. */
+  registryPath?: string;
+  /** Default: silent. Tests that assert on log lines pass a capturing logger. */
+  logger?: Logger;
+  /** Default 100 ms, so tests see system alerts promptly. */
+  alertCheckIntervalMs?: number;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -46,8 +54,10 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     settings,
     sink: options.sink ?? { mode: 'local-only' },
     registry: registry.index,
-    logger: silentLogger(),
+    logger: options.logger ?? silentLogger(),
     ...(options.sync && { sync: options.sync }),
+    ...(options.registryPath !== undefined && { registryPath: options.registryPath }),
+    alertCheckIntervalMs: options.alertCheckIntervalMs ?? 100,
   });
   await valley.start();
   const mqtt = valley.broker.mqttAddress;
@@ -58,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     dataDir,
     mqttUrl: `mqtt://127.0.0.1:${mqtt.port}`,
     wsUrl: `ws://127.0.0.1:${ws.port}/mqtt`,
+    httpUrl: `http://127.0.0.1:${valley.http.address.port}`,
     async stop({ keepData = false } = {}) {
       await valley.stop();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });

@@ -37,6 +37,35 @@ export async function collect(client: MqttClient, filter: string): Promise<unkno
   return messages;
 }
 
+/** Connects as a registry user (client id = username = user id). */
+export async function connectUser(
+  url: string,
+  userId: string,
+  password: string,
+  options: IClientOptions = {},
+): Promise<MqttClient> {
+  return connectDevice(url, userId, password, options);
+}
+
+export interface RawMessage {
+  topic: string;
+  /** UTF-8 text; '' for an empty payload (a cleared retained message). */
+  payload: string;
+  retain: boolean;
+  qos: number;
+}
+
+/** Collects every message on a filter as text, empty payloads included (collect() parses JSON). */
+export async function collectRaw(client: MqttClient, filter: string): Promise<RawMessage[]> {
+  const messages: RawMessage[] = [];
+  client.on('message', (topic, payload, packet) => {
+    if (topicMatches(filter, topic))
+      messages.push({ topic, payload: payload.toString('utf8'), retain: packet.retain, qos: packet.qos });
+  });
+  await client.subscribeAsync(filter, { qos: 1 });
+  return messages;
+}
+
 function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split('/');
   const t = topic.split('/');

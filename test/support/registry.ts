@@ -30,8 +30,16 @@ export interface TestRegistry {
   secrets: Record<string, string>;
 }
 
+/** A user entry as the registry holds it (`password_hash` from config/secrets.ts hashPassword). */
+export interface TestUser {
+  id: string;
+  role: 'viewer' | 'operator';
+  password_hash: string;
+}
+
 export function makeTestRegistry(
   extraDevices: { id: string; kind: string; site: string }[] = [],
+  users: TestUser[] = [],
 ): TestRegistry {
   const secrets: Record<string, string> = {};
   const devices = [...Object.values(TEST_DEVICES), ...extraDevices].map((d) => {
@@ -65,7 +73,7 @@ export function makeTestRegistry(
       site('t-chargers', 'charging_station', { connectors: 2 }),
     ],
     devices,
-    users: [],
+    users,
   };
   const yaml = stringify(registry);
   return { yaml, index: parseRegistryText(yaml, 'test registry'), secrets };

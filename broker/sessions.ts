@@ -1,0 +1,63 @@
+/**
+ * The current MQTT session of each device and user id. Only the end of the current session
+ * removes an id: the end of an older session of the same id (a takeover), reported after the newer
+ * one became current, changes nothing. Users are kept for two reasons: a registry reload may have
+ * to close their sessions, and their subscriptions decide whether live readings are worth
+ * publishing.
+ */
+import type { Client } from 'aedes';
+import { filterReachesUnder } from '../contract/index.js';
+import type { Identity } from './acl.js';
+
+const LIVE_PREFIX = 'valley/live';
+
+export class Sessions {
+  private readonly devices = new Map<string, Client>();
+  private readonly users = new Map<string, Client>();
+  /** Cached answer of hasLiveSubscribers(); undefined after any change of sessions or filters. */
+  private liveSubscribed: boolean | undefined;
+
+  add(identity: Identity, client: Client): void {
+    if (identity.type === 'device') this.devices.set(identity.id, client);
+    else {
+      this.users.set(identity.id, client);
+      this.liveSubscribed = undefined;
+    }
+  }
+
+  /** False when `client` is not the current session of its id (it was taken over). */
+  remove(identity: Identity, client: Client): boolean {
+    const map = identity.type === 'device' ? this.devices : this.users;
+    if (map.get(identity.id) !== client) return false;
+    map.delete(identity.id);
+    if (identity.type === 'user') this.liveSubscribed = undefined;
+    return true;
+  }
+
+  deviceIds(): string[] {
+    return [...this.devices.keys()];
+  }
+
+  /** Closes the session of a device or user id, if there is one. */
+  close(id: string): void {
+    (this.devices.get(id) ?? this.users.get(id))?.close();
+  }
+
+  subscriptionsChanged(): void {
+    this.liveSubscribed = undefined;
+  }
+
+  /**
+   * Whether some session may receive `valley/live/...` (only users may subscribe there). Aedes
+   * keeps each session's filters in `client.subscriptions`, restored persistent ones included (it
+   * emits no 'subscribe' for those); that field is missing from its types, so a session without it
+   * counts as subscribed: a needless publish is cheap, a missing one is a bug.
+   */
+  hasLiveSubscribers(): boolean {
+    this.liveSubscribed ??= [...this.users.values()].some((client) => {
+      const filters = (client as Client & { subscriptions?: Record<string, unknown> }).subscriptions;
+      return filters === undefined || Object.keys(filters).some((f) => filterReachesUnder(f, LIVE_PREFIX));
+    });
+    return this.liveSubscribed;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Everything the dashboard keeps about one device, fed from bus events. Bounded: one latest value
+ * and one sparkline per metric of the device's kind (metrics outside the kind are ignored), one
+ * CounterDay per counter metric, 60 minute buckets of counts, the last reading and last reject.
+ */
+import type { KindDefinition, NormalizedReading, RejectMessage } from '../../contract/index.js';
+import type { ResolvedDevice } from '../../config/registry-schema.js';
+import { CounterDay } from './counter-day.js';
+import { MinuteBuckets } from './minute-buckets.js';
+import { health, isConnected, newPresence, type Health, type Presence } from './presence.js';
+import { Series } from './series.js';
+
+/** Counters whose "same time yesterday" the dashboard shows: they keep a day profile. */
+const PROFILED_COUNTERS = new Set(['energy_import_kwh']);
+
+export interface Sample {
+  value: number;
+  ts: number;
+}
+
+export interface LastReject {
+  code: RejectMessage['code'];
+  message: string;
+  path: string | null;
+  at: number;
+}
+
+export class DeviceRecord {
+  readonly latest = new Map<string, Sample>();
+  readonly series = new Map<string, Series>();
+  readonly counters = new Map<string, CounterDay>();
+  readonly buckets = new MinuteBuckets();
+  readonly totals = { accepted: 0, duplicate: 0, rejected: 0 };
+  presence: Presence = newPresence();
+  lastReading: NormalizedReading | null = null;
+  lastReject: LastReject | null = null;
+  lastSeen: number | null = null;
+
+  constructor(
+    public resolved: ResolvedDevice,
+    readonly kind: KindDefinition,
+    private readonly seriesPoints: number,
+  ) {
+    for (const [metric, spec] of Object.entries(kind.metrics)) {
+      if (spec.counter) this.counters.set(metric, new CounterDay(PROFILED_COUNTERS.has(metric)));
+    }
+  }
+
+  get id(): string {
+    return this.resolved.device.id;
+  }
+
+  /** The newest reading's timestamp: what presence and "as of" go by. */
+  get lastReadingTs(): number | null {
+    return this.lastReading?.ts ?? null;
+  }
+
+  accept(reading: NormalizedReading, now: number): void {
+    this.totals.accepted++;
+    this.buckets.add(reading.receivedAt, now, 'accepted');
+    this.seen(reading.receivedAt);
+    // A reading came through a session: until a presence event says otherwise, it is online.
+    if (this.presence.session === 'unknown') {
+      this.presence = {
+        ...this.presence,
+        session: 'online',
+        sessionAt: reading.receivedAt,
+        sessionReason: null,
+      };
+    }
+    if (this.lastReading === null || reading.ts >= this.lastReading.ts) this.lastReading = reading;
+    const reset = reading.flags?.includes('counter_reset') ?? false;
+    for (const [metric, value] of Object.entries(reading.values)) {
+      if (!(metric in this.kind.metrics)) continue;
+      const latest = this.latest.get(metric);
+      if (latest === undefined || reading.ts >= latest.ts) this.latest.set(metric, { value, ts: reading.ts });
+      let series = this.series.get(metric);
+      if (!series) this.series.set(metric, (series = new Series(this.seriesPoints)));
+      series.add(reading.ts, value);
+      this.counters.get(metric)?.add(reading.ts, value, reset);
+    }
+  }
+
+  duplicate(count: number, now: number): void {
+    this.totals.duplicate += count;
+    this.buckets.add(now, now, 'duplicate', count);
+    this.seen(now);
+  }
+
+  reject(reject: RejectMessage, now: number): void {
+    this.totals.rejected++;
+    this.buckets.add(reject.receivedAt, now, 'rejected', 1, reject.code);
+    this.seen(reject.receivedAt);
+    if (this.lastReject === null || reject.receivedAt >= this.lastReject.at) {
+      this.lastReject = {
+        code: reject.code,
+        message: reject.message,
+        path: reject.path ?? null,
+        at: reject.receivedAt,
+      };
+    }
+  }
+
+  sessionEvent(state: 'online' | 'offline', at: number, reason: string): void {
+    // Events may interleave with inferred state; an older event must not undo a newer one.
+    if (this.presence.sessionAt !== null && at < this.presence.sessionAt) return;
+    this.presence = { ...this.presence, session: state, sessionAt: at, sessionReason: reason };
+    if (state === 'online') this.seen(at);
+  }
+
+  statusEvent(status: string, at: number): void {
+    if (this.presence.statusAt !== null && at < this.presence.statusAt) return;
+    this.presence = { ...this.presence, status, statusAt: at };
+    if (status !== 'offline') this.seen(at);
+  }
+
+  connected(): boolean {
+    return isConnected(this.presence);
+  }
+
+  health(now: number): Health {
+    return health(this.presence, this.lastReadingTs, this.resolved.device.interval_s, now);
+  }
+
+  private seen(at: number): void {
+    if (this.lastSeen === null || at > this.lastSeen) this.lastSeen = at;
+  }
+}

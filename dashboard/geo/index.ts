@@ -1,0 +1,2 @@
+/** The offline valley map: boundaries projection and geometry helpers (see projection.ts). */
+export * from './projection.js';
