@@ -11,10 +11,11 @@ import { Aedes, type Client, type AuthenticateError, type PublishPacket } from '
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
-import { verifyPassword, verifySecret } from '../config/secrets.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
 import { type Identity, maySubscribe, publishDecision } from './acl.js';
+import { Authenticator, CONNACK } from './authenticator.js';
+import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Sessions } from './sessions.js';
@@ -31,7 +32,7 @@ export interface BrokerSettings {
 
 export interface BrokerDeps {
   /** Resolves when the readings are durable (or rejected with a record); rejects only on shutdown. */
-  ingest: (deviceId: string, payload: Buffer) => Promise<unknown>;
+  ingest: (deviceId: string, payload: Buffer, options: { signal: AbortSignal }) => Promise<unknown>;
   registry: () => RegistryIndex;
   bus: Bus;
   clock: Clock;
@@ -46,10 +47,6 @@ export interface BrokerCounts {
   lastGuardDrop?: GuardViolation & { address: string };
 }
 
-/** MQTT CONNACK return codes (3.1.1). */
-const BAD_CREDENTIALS = 4;
-const NOT_AUTHORIZED = 5;
-const IDENTIFIER_REJECTED = 2;
 /** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
 const TCP_KEEPALIVE_MS = 30_000;
 
@@ -60,6 +57,7 @@ export class Broker {
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly sessions = new Sessions();
   private readonly throttle: LoginThrottle;
+  private readonly authenticator: Authenticator;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
   private readonly connections = new OpenConnections();
   private inFlight = 0;
@@ -72,6 +70,7 @@ export class Broker {
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
+    this.authenticator = new Authenticator(deps.registry);
     this.throttle = new LoginThrottle(
       deps.clock,
       deps.settings.loginDelayBaseMs,
@@ -83,6 +82,16 @@ export class Broker {
     const { settings } = this.deps;
     this.aedes = await Aedes.createBroker({
       id: 'valley-gateway',
+      // Sessions are always clean: the gateway keeps nothing for an absent client (no offline
+      // queue of rejects or alerts growing while an operator's laptop sleeps). Clients subscribe
+      // again on every connect, as MQTT.js and mosquitto_sub do.
+      preConnect: (_client, packet, done) => {
+        packet.clean = true;
+        done(null, true);
+      },
+      // QoS 2 publishes wait for PUBREL in memory; a device that never releases them must not
+      // pin more than a few packets.
+      maxInflightInbound: 16,
       authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => {
@@ -252,9 +261,10 @@ export class Broker {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
-    const fail = (returnCode: number, reason: string) => {
+    const fail = (returnCode: number, reason: string, countsAsGuess: boolean) => {
       this.refuse(reason, client, address);
-      const delay = this.throttle.failure(address, client.id);
+      // Only guesses grow the delay; "busy" and protocol mistakes are answered at once.
+      const delay = countsAsGuess ? this.throttle.failure(address, client.id) : 0;
       this.log.info({ clientId: client.id, address, reason, delayMs: delay }, 'CONNECT refused');
       const error: AuthenticateError = Object.assign(new Error(reason), {
         returnCode: returnCode,
@@ -265,29 +275,18 @@ export class Broker {
       }, delay);
       this.pendingTimers.add(timer);
     };
-    if (username === undefined || username !== client.id) {
-      fail(IDENTIFIER_REJECTED, 'client id must equal the username (the device id)');
-      return;
-    }
-    const secret = password?.toString('utf8') ?? '';
-    const registry = this.deps.registry();
-    const device = registry.devices.get(client.id);
-    if (device) {
-      if (!verifySecret(secret, device.device.secret_hash)) return fail(BAD_CREDENTIALS, 'wrong secret');
-      this.throttle.success(address, client.id);
-      this.identities.set(client, { type: 'device', id: client.id });
-      return done(null, true);
-    }
-    const user = registry.users.get(client.id);
-    if (!user) return fail(NOT_AUTHORIZED, 'unknown device or user');
-    verifyPassword(secret, user.password_hash).then(
-      (ok) => {
-        if (!ok) return fail(BAD_CREDENTIALS, 'wrong password');
-        this.throttle.success(address, client.id);
-        this.identities.set(client, { type: 'user', id: user.id, role: user.role });
-        done(null, true);
+    this.authenticator.check(client.id, username, password, address).then(
+      (result) => {
+        if (result.ok) {
+          this.throttle.success(address, client.id);
+          this.identities.set(client, result.identity);
+          done(null, true);
+        } else fail(result.returnCode, result.reason, result.countsAsGuess);
       },
-      () => fail(BAD_CREDENTIALS, 'password check failed'),
+      (err: unknown) => {
+        this.log.error({ clientId: client.id, err }, 'authentication failed unexpectedly');
+        fail(CONNACK.serverUnavailable, 'authentication error', false);
+      },
     );
   }
 
@@ -319,14 +318,18 @@ export class Broker {
     // Readings are never retained (DESIGN): a retained reading would be replayed as if new.
     packet.retain = false;
     this.inFlight++;
-    this.deps.ingest(client.id, packet.payload as Buffer).then(
+    this.deps.ingest(client.id, packet.payload as Buffer, { signal: connectionSignal(client) }).then(
       () => {
         this.settle();
         done(null);
       },
       (err: unknown) => {
         this.settle();
-        this.log.error({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
+        // A held reading abandoned by its closed connection is routine (the device resends);
+        // anything else is worth an error.
+        const code = (err as { code?: unknown } | null)?.code;
+        const level = code === 'E_HELD_ABANDONED' ? 'debug' : code === 'E_HELD_FULL' ? 'warn' : 'error';
+        this.log[level]({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
         done(err instanceof Error ? err : new Error(String(err)));
       },
     );

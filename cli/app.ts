@@ -2,6 +2,7 @@
  * The composition root: builds the bus and every module, starts them in order (gateway → broker
  * → HTTP → demo fleet) and stops them in reverse. Only this file wires modules together.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
@@ -10,8 +11,15 @@ import { Broker } from '../broker/broker.js';
 import { SystemAlerts } from '../gateway/alerts/system-alerts.js';
 import { BackpressureOutbox } from '../gateway/backpressure.js';
 import { LiveRepublisher } from '../gateway/live.js';
+import { DashboardAggregator, feedFromBus } from '../dashboard/aggregate/index.js';
+import { assertDashboardBind } from '../dashboard/auth/access.js';
 import { HttpServer } from '../dashboard/server.js';
+import { LoginThrottle } from '../broker/login-throttle.js';
+import { InfluxHistory } from '../gateway/history/influx-history.js';
+import { LocalHistory } from '../gateway/history/local-history.js';
+import type { HistorySource } from '../gateway/history/source.js';
 import type { ValleyStatus } from '../dashboard/status-schema.js';
+import { DataDirLock } from '../gateway/data-lock.js';
 import { FileDeadLetterLog } from '../gateway/deadletter.js';
 import { Drainer } from '../gateway/drainer.js';
 import { Ingest } from '../gateway/ingest/ingest.js';
@@ -58,11 +66,18 @@ export class Valley {
   readonly drainer: Drainer | undefined;
   readonly sink: Sink | undefined;
   readonly http: HttpServer;
+  /** The dashboard's aggregation engine, fed from the bus. */
+  readonly aggregator: DashboardAggregator;
+  /** What /api/history reads: InfluxDB with a sink, else the rollups rebuilt from the outbox. */
+  readonly history: HistorySource;
+  private readonly localHistory: LocalHistory | undefined;
+  private dashboardFeed: (() => void)[] = [];
   /** With a sink: the outbox cap (holds PUBACKs at VALLEY_OUTBOX_MAX). */
   readonly backpressure: BackpressureOutbox | undefined;
   readonly alerts: SystemAlerts;
   /** What ingest appends to and the drainer commits through: the outbox, behind the cap if any. */
   private readonly queue: Outbox;
+  private readonly dataLock: DataDirLock;
   private readonly live: LiveRepublisher;
   private readonly reloader: RegistryReloader | undefined;
   private readonly sinkCheck: StartupSinkCheck | undefined;
@@ -98,8 +113,16 @@ export class Valley {
     // With a sink nothing unsent may be evicted: the cap holds PUBACKs instead (DESIGN).
     this.backpressure =
       this.sink &&
-      new BackpressureOutbox({ outbox: this.outbox, capBytes: settings.outboxMaxBytes, clock, logger });
+      new BackpressureOutbox({
+        outbox: this.outbox,
+        capBytes: settings.outboxMaxBytes,
+        maxHeldAppends: settings.heldAppendsMax,
+        maxHeldBytes: settings.heldBytesMax,
+        clock,
+        logger,
+      });
     this.queue = this.backpressure ?? this.outbox;
+    this.dataLock = new DataDirLock(settings.dataDir);
     this.deadLetter = new FileDeadLetterLog({
       dir: join(settings.dataDir, 'deadletter'),
       maxBytes: settings.deadLetterMaxBytes,
@@ -135,7 +158,7 @@ export class Valley {
       publish: (topic, payload, opts) => this.broker.publish(topic, payload, opts),
     });
     this.broker = new Broker({
-      ingest: (deviceId, payload) => this.ingest.ingest(deviceId, payload),
+      ingest: (deviceId, payload, options) => this.ingest.ingest(deviceId, payload, options),
       registry: () => this.registry,
       bus: this.bus,
       clock,
@@ -179,7 +202,37 @@ export class Valley {
             disconnect: (id) => this.broker.disconnect(id),
             forgetDevice: (id) => this.ingest.forgetDevice(id),
           });
-    this.http = new HttpServer({ settings, logger, status: { status: () => this.status() } });
+    this.aggregator = new DashboardAggregator({
+      registry: this.registry,
+      // UV-only (or no) disinfection: free chlorine reads 0 by design, the low limit does not apply.
+      chlorinated: (site) => site.disinfection !== 'uv' && site.disinfection !== 'none',
+    });
+    const sinkConfig = options.sink;
+    this.localHistory =
+      sinkConfig.mode === 'local-only'
+        ? new LocalHistory({ outbox: this.outbox, bus: this.bus, registry: () => this.registry, logger })
+        : undefined;
+    this.history =
+      this.localHistory ??
+      new InfluxHistory({
+        sink: sinkConfig as Exclude<SinkConfig, { mode: 'local-only' }>,
+        lagMs: (now) => {
+          const oldest = this.queue.stats().oldestReceivedAt;
+          return oldest === undefined ? null : Math.max(0, now - oldest);
+        },
+        timeoutMs: settings.sinkTimeoutMs,
+      });
+    this.http = new HttpServer({
+      settings,
+      logger,
+      clock,
+      status: { status: () => this.status() },
+      registry: () => this.registry,
+      aggregator: this.aggregator,
+      history: this.history,
+      // Its own table: dashboard logins and MQTT logins are separate doors with separate counts.
+      loginThrottle: new LoginThrottle(clock, settings.loginDelayBaseMs, settings.loginDelayMaxMs),
+    });
     this.stats = new StatsReporter(
       () => {
         const outbox = this.outbox.stats();
@@ -239,9 +292,33 @@ export class Valley {
     const { settings } = this.options;
     this.version = await packageVersion();
     this.startedAt = this.clock.now();
-    await this.queue.start();
+    // Before anything binds: a public dashboard without users is refused outright.
+    assertDashboardBind(this.registry, settings.bind);
+    await mkdir(settings.dataDir, { recursive: true });
+    await this.dataLock.acquire();
+    try {
+      await this.queue.start();
+    } catch (error) {
+      await this.dataLock.release();
+      throw error;
+    }
     await this.deadLetter.start();
     this.drainer?.start();
+    // Before the broker: every reading accepted from now on reaches the dashboard and the rollups,
+    // and none arrives while the rollups are rebuilt from the outbox.
+    try {
+      await this.localHistory?.start();
+    } catch (error) {
+      await this.stopStorage();
+      throw error;
+    }
+    this.dashboardFeed = [
+      feedFromBus(this.bus, this.aggregator, () => this.clock.now()),
+      this.bus.on('registry.reloaded', () => {
+        this.aggregator.setRegistry(this.registry);
+        this.http.registryReloaded();
+      }),
+    ];
     try {
       await this.broker.start();
     } catch (error) {
@@ -317,8 +394,12 @@ export class Valley {
   }
 
   private async stopStorage(): Promise<void> {
+    for (const off of this.dashboardFeed) off();
+    this.dashboardFeed = [];
+    this.localHistory?.stop();
     await this.drainer?.stop();
     await this.queue.stop();
     await this.deadLetter.stop();
+    await this.dataLock.release();
   }
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './duration.js';
-import { defaultSettings, resolveSettings, SettingsError } from './settings.js';
+import {
+  defaultSettings,
+  MAX_DURATION_MS,
+  resolveSettings,
+  SETTING_DEFS,
+  SettingsError,
+} from './settings.js';
 
 /** The problems of a resolve that must fail. */
 function problems(env: NodeJS.ProcessEnv, flags: Record<string, string | boolean> = {}): string[] {
@@ -103,6 +109,28 @@ describe('durations and sizes', () => {
     expect(problems({ VALLEY_HTTP_PORT: 'eighty' })).toEqual([
       'VALLEY_HTTP_PORT / --http-port: "eighty" is not a whole number',
     ]);
+  });
+
+  it('refuses every duration a timer cannot wait (above 2^31 − 1 ms), naming its variable and flag', () => {
+    const durations = Object.values(SETTING_DEFS).filter((d) => d.parse === 'duration');
+    expect(durations.length).toBeGreaterThan(10);
+    for (const def of durations) {
+      expect(problems({ [def.env]: `${2 ** 31}ms` })).toEqual([
+        expect.stringMatching(
+          new RegExp(`^${def.env} / --${def.flag}: (at most ${MAX_DURATION_MS} ms|Too big)`),
+        ),
+      ]);
+      expect(problems({}, { [def.flag]: '30d' })).toEqual([
+        expect.stringContaining(`${def.env} / --${def.flag}`),
+      ]);
+    }
+    expect(problems({ VALLEY_BACKOFF_MAX: '9999999s' })).toEqual([
+      "VALLEY_BACKOFF_MAX / --backoff-max: at most 2147483647 ms (24d 20h 31m): longer delays overflow Node's timers",
+    ]);
+    // The longest one is still accepted.
+    expect(resolveSettings({ VALLEY_BACKOFF_MAX: `${MAX_DURATION_MS}ms` }).settings.drainBackoffMaxMs).toBe(
+      MAX_DURATION_MS,
+    );
   });
 });
 

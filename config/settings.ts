@@ -92,6 +92,18 @@ export const SETTING_DEFS = {
     parse: 'size',
     help: 'with InfluxDB: unsent backlog at which PUBACKs are held (back-pressure)',
   },
+  heldAppendsMax: {
+    env: 'VALLEY_HELD_MAX',
+    flag: 'held-max',
+    parse: 'int',
+    help: 'at the outbox cap: most messages held without PUBACK; beyond, refused and disconnected',
+  },
+  heldBytesMax: {
+    env: 'VALLEY_HELD_SIZE',
+    flag: 'held-size',
+    parse: 'size',
+    help: 'at the outbox cap: most bytes of readings held without PUBACK; beyond, refused',
+  },
   drainBatchLines: { env: 'VALLEY_BATCH_LINES', flag: 'batch-lines', parse: 'int', help: 'lines per write' },
   drainBackoffBaseMs: {
     env: 'VALLEY_BACKOFF_BASE',
@@ -185,6 +197,21 @@ export type SettingKey = keyof typeof SETTING_DEFS;
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
+/**
+ * The longest duration a setting may have: Node fires a timer with a longer delay after 1 ms, so a
+ * larger value would turn a wait into a busy loop. About 24.8 days.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** A duration setting in milliseconds, at least `min`, at most MAX_DURATION_MS. */
+const duration = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_DURATION_MS, {
+      error: `at most ${MAX_DURATION_MS} ms (24d 20h 31m): longer delays overflow Node's timers`,
+    });
+
 export const settingsSchema = z.strictObject({
   bind: z.string().min(1).default('127.0.0.1'),
   mqttPort: port.default(1883),
@@ -209,8 +236,8 @@ export const settingsSchema = z.strictObject({
     .max(256 * 1024 * 1024)
     .default(1024 * 1024),
   maxReadingsPerMessage: positiveInt.default(5000),
-  futureSkewMs: z.number().int().nonnegative().default(120_000),
-  lateWindowMs: positiveInt.default(7 * 86_400_000),
+  futureSkewMs: duration(0).default(120_000),
+  lateWindowMs: duration(1).default(7 * 86_400_000),
   dedupeWindow: positiveInt.default(4096),
   segmentBytes: z
     .number()
@@ -218,31 +245,35 @@ export const settingsSchema = z.strictObject({
     .min(4096)
     .default(64 * 1024 * 1024),
   // Local-only: the outbox is the store; 8 days covers the dashboard's 7-day history.
-  retentionAgeMs: positiveInt.default(8 * 86_400_000),
+  retentionAgeMs: duration(1).default(8 * 86_400_000),
   retentionBytes: positiveInt.default(1024 ** 3),
   // With a sink nothing unsent is evicted: at the cap new readings wait for their PUBACK instead.
   outboxMaxBytes: positiveInt.default(2 * 1024 ** 3),
+  // Held messages keep their readings in memory and their connection open; a device whose hold
+  // outlives its keepalive reconnects and sends again. Bounded, so the memory is.
+  heldAppendsMax: positiveInt.default(10_000),
+  heldBytesMax: positiveInt.default(64 * 1024 ** 2),
   drainBatchLines: positiveInt.max(100_000).default(5000),
-  drainBackoffBaseMs: positiveInt.default(500),
-  drainBackoffMaxMs: positiveInt.default(30_000),
-  sinkTimeoutMs: positiveInt.default(10_000),
+  drainBackoffBaseMs: duration(1).default(500),
+  drainBackoffMaxMs: duration(1).default(30_000),
+  sinkTimeoutMs: duration(1).default(10_000),
   deadLetterMaxBytes: positiveInt.default(64 * 1024 * 1024),
   deadLetterDeviceBytes: positiveInt.default(4 * 1024 * 1024),
   // Long enough for a device's reconnect (or a gateway takeover) not to raise and resolve an alert.
-  offlineGraceMs: z.number().int().nonnegative().default(60_000),
+  offlineGraceMs: duration(0).default(60_000),
   // InfluxDB restarts and short outages are normal (DESIGN): alert only on a lasting one.
-  sinkDownAfterMs: z.number().int().nonnegative().default(60_000),
-  loginDelayBaseMs: z.number().int().nonnegative().default(200),
-  loginDelayMaxMs: z.number().int().nonnegative().default(10_000),
-  statsIntervalMs: positiveInt.default(10_000),
-  shutdownFlushMs: z.number().int().nonnegative().default(5000),
+  sinkDownAfterMs: duration(0).default(60_000),
+  loginDelayBaseMs: duration(0).default(200),
+  loginDelayMaxMs: duration(0).default(10_000),
+  statsIntervalMs: duration(1).default(10_000),
+  shutdownFlushMs: duration(0).default(5000),
   // An outage is normal (DESIGN); /readyz fails only once it has left more than this behind.
   readyBacklogRecords: z.number().int().nonnegative().default(100_000),
-  readyLagMs: positiveInt.default(5 * 60_000),
+  readyLagMs: duration(1).default(5 * 60_000),
   // Twice a second: "within a second of the readings" (issue 6) with one snapshot per room per tick.
   pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
   // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
-  sessionIdleMs: z.number().int().min(60_000).default(8 * 3_600_000),
+  sessionIdleMs: duration(60_000).default(8 * 3_600_000),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -3,7 +3,7 @@
  * stack trace or an Express HTML page. Unexpected errors are logged with their stack and answered
  * with a generic 500.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from '../gateway/logger.js';
 
 export interface ApiError {
@@ -12,6 +12,11 @@ export interface ApiError {
 
 function body(code: string, message: string): ApiError {
   return { error: { code, message } };
+}
+
+/** Answers an API error in the one shape: `{ error: { code, message } }`. */
+export function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json(body(code, message));
 }
 
 export const notFound: RequestHandler = (req, res) => {

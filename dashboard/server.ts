@@ -1,47 +1,110 @@
 /**
- * The HTTP server (Express 5): health, readiness and the JSON API; later the dashboard's pages
- * and Socket.IO on the same server. It sees the gateway only through the injected StatusSource
- * (DESIGN: the dashboard never imports broker internals). Started after the broker, stopped
- * before it, by the composition root.
+ * The HTTP server (Express 5): health, readiness, the JSON API, the dashboard's web client and
+ * Socket.IO (live.ts) on one port. It sees the gateway only through what is injected (DESIGN: the
+ * dashboard never imports broker internals): the status snapshot, the registry, the aggregation
+ * engine, a history source and a login throttle. Started after the broker, stopped before it, by
+ * the composition root.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings } from '../config/settings.js';
+import type { HistorySource } from '../gateway/history/source.js';
 import type { Logger } from '../gateway/logger.js';
+import { systemClock, type Clock } from '../gateway/types.js';
+import type { DashboardAggregator } from './aggregate/index.js';
+import { accessMode, assertDashboardBind, type AccessMode } from './auth/access.js';
+import { Delays, ScryptGate } from './auth/limits.js';
+import { authenticate, requireSession } from './auth/middleware.js';
+import { SessionStore } from './auth/sessions.js';
 import { errorHandler, notFound } from './http-errors.js';
+import { LiveServer } from './live.js';
+import { authRoutes, type LoginThrottle } from './routes/auth.js';
+import { geoRoutes, loadGeo, type GeoAnswer } from './routes/geo.js';
 import { healthRoutes } from './routes/health.js';
+import { historyRoutes } from './routes/history.js';
+import { registryRoutes } from './routes/registry.js';
 import { statusRoutes } from './routes/status.js';
+import { staticRoutes, WEB_DIST } from './static.js';
 import type { StatusSource } from './status-schema.js';
 
 export interface HttpServerDeps {
-  settings: Pick<Settings, 'bind' | 'httpPort' | 'readyBacklogRecords' | 'readyLagMs'>;
+  settings: Pick<
+    Settings,
+    'bind' | 'httpPort' | 'readyBacklogRecords' | 'readyLagMs' | 'pushIntervalMs' | 'sessionIdleMs'
+  >;
   status: StatusSource;
   logger: Logger;
+  registry: () => RegistryIndex;
+  aggregator: Pick<DashboardAggregator, 'snapshot' | 'changedRooms'>;
+  history: HistorySource;
+  /** Failed dashboard logins: a delay per (address, user id). */
+  loginThrottle: LoginThrottle;
+  clock?: Clock;
+  /** The web client's built files; default dashboard/web/dist. */
+  webDir?: string;
 }
 
 /** How long stop() lets a request in progress finish before its connection is cut. */
 const CLOSE_GRACE_MS = 1000;
 
 export class HttpServer {
+  readonly sessions: SessionStore;
+  readonly live: LiveServer;
   private server: Server | undefined;
   private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly delays = new Delays();
+  private readonly gate = new ScryptGate();
 
   constructor(private readonly deps: HttpServerDeps) {
     this.log = deps.logger.child({ module: 'http' });
+    this.clock = deps.clock ?? systemClock;
+    this.sessions = new SessionStore({ clock: this.clock, idleMs: deps.settings.sessionIdleMs });
+    this.live = new LiveServer({
+      aggregator: deps.aggregator,
+      sessions: this.sessions,
+      mode: () => this.accessMode,
+      clock: this.clock,
+      pushIntervalMs: deps.settings.pushIntervalMs,
+      logger: deps.logger,
+    });
+  }
+
+  get accessMode(): AccessMode {
+    return accessMode(this.deps.registry(), this.deps.settings.bind);
   }
 
   async start(): Promise<void> {
     const { bind, httpPort } = this.deps.settings;
-    const server = createServer(this.app());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(portError(err, bind, httpPort)));
-      server.listen(httpPort, bind, () => resolve());
-    });
+    assertDashboardBind(this.deps.registry(), bind);
+    const server = createServer(this.app(await loadGeo()));
+    this.live.attach(server);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err) => reject(portError(err, bind, httpPort)));
+        server.listen(httpPort, bind, () => resolve());
+      });
+    } catch (error) {
+      await this.live.close();
+      throw error;
+    }
     server.on('error', (err) => this.log.error({ err }, 'HTTP listener error'));
     this.server = server;
+  }
+
+  /** After a registry reload: sessions of removed or changed users end; open → login drops anonymous clients. */
+  registryReloaded(): void {
+    const revoked = this.sessions.setRegistry(this.deps.registry());
+    if (revoked > 0) this.log.info({ sessions: revoked }, 'dashboard sessions ended by the registry reload');
+    if (this.accessMode === 'closed')
+      this.log.error(
+        'the registry has no users on a public bind: the dashboard refuses everyone until one is added',
+      );
+    this.live.enforceAccess();
   }
 
   get address(): AddressInfo {
@@ -55,13 +118,17 @@ export class HttpServer {
     return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
-  /** Stops listening; requests in progress get a short grace, idle keep-alive sockets go at once. */
+  /**
+   * Stops listening and disconnects the live clients; requests in progress get a short grace,
+   * idle keep-alive sockets go at once, delayed login answers are sent now.
+   */
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    this.delays.cancelAll();
     const closed = once(server, 'close');
-    server.close();
+    await this.live.close(); // Socket.IO's close() also calls server.close()
     server.closeIdleConnections();
     const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
     try {
@@ -71,17 +138,32 @@ export class HttpServer {
     }
   }
 
-  private app(): Express {
-    const { settings, status } = this.deps;
+  private app(geo: GeoAnswer): Express {
+    const { settings, status, registry } = this.deps;
+    const mode = (): AccessMode => this.accessMode;
     const app = express();
     app.disable('x-powered-by');
-    // Every answer here is a live figure: no caching by browsers or proxies, no 304s.
+    // API answers are live figures: no caching by browsers or proxies, no 304s.
     app.set('etag', false);
     app.use(
       helmet({
-        // The gateway serves plain HTTP (TLS, when wanted, ends at a proxy that sets HSTS itself):
-        // upgrading subresources to https would break the dashboard on a plain-HTTP LAN address.
-        contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+        contentSecurityPolicy: {
+          directives: {
+            // Everything from this server, nothing from a CDN. Inline style attributes are allowed
+            // for the SVG map and charts; scripts never inline.
+            defaultSrc: ["'self'"],
+            scriptSrc: ["'self'"],
+            styleSrc: ["'self'", "'unsafe-inline'"],
+            fontSrc: ["'self'"],
+            imgSrc: ["'self'", 'data:'],
+            // Socket.IO's WebSocket: 'self' covers ws: in current browsers, the explicit origin
+            // the older ones.
+            connectSrc: ["'self'", (req: IncomingMessage) => webSocketOrigin(req)],
+            // Plain HTTP (TLS, when wanted, ends at a proxy that sets HSTS itself): upgrading
+            // subresources to https would break the dashboard on a plain-HTTP LAN address.
+            upgradeInsecureRequests: null,
+          },
+        },
         strictTransportSecurity: false,
       }),
     );
@@ -92,11 +174,34 @@ export class HttpServer {
     app.use(
       healthRoutes(status, { backlogRecords: settings.readyBacklogRecords, lagMs: settings.readyLagMs }),
     );
+    app.use(authenticate({ sessions: this.sessions, mode }));
+    app.use(
+      authRoutes({
+        sessions: this.sessions,
+        users: () => registry().users,
+        mode,
+        throttle: this.deps.loginThrottle,
+        gate: this.gate,
+        delays: this.delays,
+        log: this.log,
+      }),
+    );
+    app.use('/api', requireSession);
     app.use(statusRoutes(status));
+    app.use(registryRoutes(registry));
+    app.use(geoRoutes(geo));
+    app.use(historyRoutes({ history: this.deps.history, registry, clock: this.clock, log: this.log }));
+    app.use(staticRoutes(this.deps.webDir ?? WEB_DIST));
     app.use(notFound);
     app.use(errorHandler(this.log));
     return app;
   }
+}
+
+/** `ws://host:port` of this request, or nothing when the Host header is not a plain host[:port]. */
+function webSocketOrigin(req: IncomingMessage): string {
+  const host = req.headers.host ?? '';
+  return /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? `ws://${host} wss://${host}` : '';
 }
 
 function portError(err: Error, host: string, port: number): Error {

@@ -82,6 +82,48 @@ describe('FileDeadLetterLog', () => {
     await again.stop();
   });
 
+  it("does not count sink-stage records (acknowledged readings) against a device's share, nor they it", async () => {
+    const sinkRecord = (i: number): DeadLetterRecord => ({
+      v: DEADLETTER_VERSION,
+      reject: { code: 'E_SINK_REJECTED', message: 'field type conflict', ts: i, receivedAt: i },
+      device: 'noisy',
+      topic: 'sensors/noisy/readings',
+      stage: 'sink',
+      reading: {
+        deviceId: 'noisy',
+        kind: 'water_flow',
+        corridor: 'water',
+        municipality: 'lanzada',
+        site: 'res-1',
+        ts: i,
+        values: { flow_l_s: 1 },
+        receivedAt: i,
+      },
+    });
+    const size = lineBytes(record('noisy', 10));
+    const dl = log({ deviceBytes: size * 2 });
+    await dl.start();
+    expect(await dl.append([sinkRecord(1), sinkRecord(2), sinkRecord(3)])).toEqual({
+      written: 3,
+      dropped: 0,
+    });
+    // The device's share is still whole for its ingest rejects, and no more than whole.
+    expect(await dl.append([record('noisy', 10), record('noisy', 11), record('noisy', 12)])).toEqual({
+      written: 2,
+      dropped: 1,
+    });
+    expect(await dl.append([sinkRecord(4)])).toEqual({ written: 1, dropped: 0 });
+    await dl.stop();
+
+    // The same after a restart, from the files.
+    const again = log({ deviceBytes: size * 2 });
+    await again.start();
+    expect(await again.append([sinkRecord(5)])).toEqual({ written: 1, dropped: 0 });
+    expect(await again.append([record('noisy', 13)])).toEqual({ written: 0, dropped: 1 });
+    expect(again.stats()).toMatchObject({ records: 7, dropped: 1 });
+    await again.stop();
+  });
+
   it('rotates files and deletes the oldest when the total would pass the cap, freeing device shares', async () => {
     const size = lineBytes(record('d-00', 10));
     const dl = log({ maxBytes: size * 12, fileBytes: size * 4, deviceBytes: size * 6 });

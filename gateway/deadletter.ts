@@ -6,6 +6,12 @@
  * one broken device cannot push everybody else's rejects out. A record that does not fit, or that
  * the disk refuses, is counted and logged but never makes `append` reject: the reading was
  * refused anyway, and holding the device's PUBACK for a diagnostic record would be worse.
+ *
+ * Records of stage `sink` are different: they hold acknowledged readings that InfluxDB refused,
+ * and the dead-letter log is the only place left for them. They count against the total cap but
+ * not against a device's share (a device's noisy rejects must not cost its acknowledged
+ * readings), and when one is dropped (log full or unwritable) the drainer does not move past it
+ * but retries (gateway/drainer.ts).
  */
 import { mkdir, open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -46,16 +52,24 @@ interface LogFile {
   /** Durable bytes (for the file being written: its synced length). */
   bytes: number;
   records: number;
-  /** Bytes per device in this file, subtracted from the shares when the file is deleted. */
+  /**
+   * Bytes per device in this file (stage `ingest` only), subtracted from the shares when the file
+   * is deleted.
+   */
   readonly devices: Map<string, number>;
+  /** Records of stage `sink` (acknowledged readings InfluxDB refused): a deletion says how many. */
+  sinkRecords: number;
 }
 
 interface OpenLogFile extends CommitFile {
   readonly file: LogFile;
 }
 
-/** Per admitted record: its device and size, so a failed group gives the bytes back. */
-type Note = { device: string; bytes: number }[];
+/**
+ * Per admitted record: its size, and its device when it counts towards the device's share (not
+ * for stage `sink`), so a failed group gives the bytes back.
+ */
+type Note = { device: string | undefined; bytes: number }[];
 
 export class FileDeadLetterLog implements DeadLetterLog {
   private readonly writer: GroupCommitWriter<OpenLogFile, Note>;
@@ -84,8 +98,15 @@ export class FileDeadLetterLog implements DeadLetterLog {
       onDurable: (group) => this.landed(group),
       onFailure: async (error, file) => {
         this.log.error({ err: error }, 'dead-letter write failed: its records are dropped (counted)');
-        // Best effort: cut what did not become durable, so a restart does not list dropped records.
-        if (file !== undefined) await truncate(file.file.path, file.size).catch(() => undefined);
+        if (file === undefined) return 'fail' as const;
+        if (file.size === 0) {
+          // Nothing durable in it: gone, so retries against a failing disk leave no empty files.
+          this.files = this.files.filter((f) => f !== file.file);
+          await rm(file.file.path, { force: true }).catch(() => undefined);
+        } else {
+          // Best effort: cut what did not become durable, so a restart does not list dropped records.
+          await truncate(file.file.path, file.size).catch(() => undefined);
+        }
         return 'fail' as const;
       },
     });
@@ -128,14 +149,15 @@ export class FileDeadLetterLog implements DeadLetterLog {
     for (const record of records) {
       const line = `${JSON.stringify(record)}\n`;
       const bytes = Buffer.byteLength(line);
-      const refused = this.admit(record.device, bytes);
+      const device = record.stage === 'sink' ? undefined : record.device;
+      const refused = this.admit(device, bytes);
       if (refused !== undefined) {
         this.drop(record, refused);
         dropped++;
         continue;
       }
       admitted.push(record);
-      note.push({ device: record.device, bytes });
+      note.push({ device, bytes });
       text += line;
     }
     if (admitted.length === 0) return { written: 0, dropped };
@@ -145,7 +167,7 @@ export class FileDeadLetterLog implements DeadLetterLog {
     } catch (error) {
       for (const { device, bytes } of note) {
         this.totalBytes -= bytes;
-        this.addShare(device, -bytes);
+        if (device !== undefined) this.addShare(device, -bytes);
       }
       for (const record of admitted) this.drop(record, 'unwritable', error);
       return { written: 0, dropped: dropped + admitted.length };
@@ -182,26 +204,27 @@ export class FileDeadLetterLog implements DeadLetterLog {
   /**
    * Reserves room for a record. The device's share is judged after the deletions the total would
    * need, and nothing is deleted for a record that is refused: a noisy device cannot push other
-   * devices' records out by knocking at its own limit.
+   * devices' records out by knocking at its own limit. `device` undefined: no share applies
+   * (stage `sink`).
    */
-  private admit(device: string, bytes: number): DropReason | undefined {
+  private admit(device: string | undefined, bytes: number): DropReason | undefined {
     const { maxBytes } = this.deps;
     const current = this.writer.currentFile?.file;
     const victims: LogFile[] = [];
     let total = this.totalBytes;
-    let share = this.deviceBytes.get(device) ?? 0;
+    let share = device === undefined ? 0 : (this.deviceBytes.get(device) ?? 0);
     for (const file of this.files) {
       if (total + bytes <= maxBytes) break;
       if (file === current) continue;
       victims.push(file);
       total -= file.bytes;
-      share -= file.devices.get(device) ?? 0;
+      if (device !== undefined) share -= file.devices.get(device) ?? 0;
     }
-    if (share + bytes > this.deps.deviceBytes) return 'device-share';
+    if (device !== undefined && share + bytes > this.deps.deviceBytes) return 'device-share';
     if (total + bytes > maxBytes) return 'full';
     for (const victim of victims) this.deleteFile(victim);
     this.totalBytes += bytes;
-    this.addShare(device, bytes);
+    if (device !== undefined) this.addShare(device, bytes);
     return undefined;
   }
 
@@ -224,10 +247,17 @@ export class FileDeadLetterLog implements DeadLetterLog {
     this.totalBytes -= victim.bytes;
     this.records -= victim.records;
     for (const [device, bytes] of victim.devices) this.addShare(device, -bytes);
-    this.log.info(
-      { file: victim.path, records: victim.records },
-      'dead-letter cap reached: oldest file deleted',
-    );
+    if (victim.sinkRecords > 0) {
+      this.log.warn(
+        { file: victim.path, records: victim.records, sinkRecords: victim.sinkRecords },
+        'dead-letter cap reached: oldest file deleted, with readings InfluxDB refused (their only copy)',
+      );
+    } else {
+      this.log.info(
+        { file: victim.path, records: victim.records },
+        'dead-letter cap reached: oldest file deleted',
+      );
+    }
     const removal = rm(victim.path, { force: true })
       .catch((error: unknown) => this.log.error({ err: error }, 'could not delete a dead-letter file'))
       .finally(() => this.background.delete(removal));
@@ -251,7 +281,7 @@ export class FileDeadLetterLog implements DeadLetterLog {
       await fh.close().catch(() => undefined);
       throw error;
     }
-    const file: LogFile = { n, path, bytes: 0, records: 0, devices: new Map() };
+    const file: LogFile = { n, path, bytes: 0, records: 0, devices: new Map(), sinkRecords: 0 };
     this.files.push(file);
     return { fh, size: 0, file };
   }
@@ -262,21 +292,24 @@ export class FileDeadLetterLog implements DeadLetterLog {
     for (const note of group.notes) {
       file.records += note.length;
       this.records += note.length;
-      for (const { device, bytes } of note) file.devices.set(device, (file.devices.get(device) ?? 0) + bytes);
+      for (const { device, bytes } of note) {
+        if (device === undefined) file.sinkRecords++;
+        else file.devices.set(device, (file.devices.get(device) ?? 0) + bytes);
+      }
     }
     this.full = false;
   }
 
   private async scan(path: string, n: number): Promise<LogFile> {
     const { size } = await stat(path);
-    const file: LogFile = { n, path, bytes: size, records: 0, devices: new Map() };
+    const file: LogFile = { n, path, bytes: size, records: 0, devices: new Map(), sinkRecords: 0 };
     // A torn last line still counts towards the cap (it is on disk) but belongs to nobody.
     await forEachLine(path, 0, size, (line) => {
       const record = parseRecord(line);
-      if (record !== undefined) {
-        file.records++;
-        file.devices.set(record.device, (file.devices.get(record.device) ?? 0) + line.length + 1);
-      }
+      if (record === undefined) return true;
+      file.records++;
+      if (record.stage === 'sink') file.sinkRecords++;
+      else file.devices.set(record.device, (file.devices.get(record.device) ?? 0) + line.length + 1);
       return true;
     });
     return file;

@@ -1,4 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -8,6 +10,7 @@ import { Drainer, type DrainerDeps, type DrainerState } from './drainer.js';
 import { toLineProtocol } from './line-protocol.js';
 import { createLogger, silentLogger } from './logger.js';
 import { FileOutbox } from './outbox.js';
+import { InfluxV1Sink } from './sinks/influx-v1.js';
 import { SinkError, type Sink } from './types.js';
 
 /** One scripted answer per write; after the script: the rules (InfluxDB-like) decide. */
@@ -127,6 +130,7 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
 }
 
 const lp = (readings: NormalizedReading[]) => readings.map(toLineProtocol);
+const slowRetries = { drainBatchLines: 50, drainBackoffBaseMs: 4, drainBackoffMaxMs: 60_000 };
 
 describe('Drainer', () => {
   it('delivers everything exactly as the outbox holds it, in batches, and wakes up for new appends', async () => {
@@ -191,7 +195,7 @@ describe('Drainer', () => {
 
   it('backs off with jitter, honours Retry-After when it is longer, and commits only after success', async () => {
     const down = (retryAfterMs?: number) => new SinkError('unavailable', 'HTTP 503', 503, retryAfterMs);
-    const sink = new ScriptedSink([down(60), down(), down()]);
+    const sink = new ScriptedSink([down(30), down(), down()]);
     const { outbox, drainer, logs, states } = await setup(sink);
     await outbox.append(range(0, 5));
     const before = outbox.cursor;
@@ -200,9 +204,9 @@ describe('Drainer', () => {
     expect(outbox.cursor).toEqual(before);
     expect(outbox.stats().backlogRecords).toBe(5);
     expect(await drainer.flush(5000)).toBe(true);
-    // base 4, max 40, random 0.5: 4 (Retry-After 60 wins), then 4 + 0.5 × (8 − 4), then 4 + 0.5 × (16 − 4)
+    // base 4, max 40, random 0.5: 4 (Retry-After 30 wins), then 4 + 0.5 × (8 − 4), then 4 + 0.5 × (16 − 4)
     const delays = logs.filter((l) => l.msg === 'sink unavailable; backing off').map((l) => l.delayMs);
-    expect(delays).toEqual([60, 6, 10]);
+    expect(delays).toEqual([30, 6, 10]);
     expect(sink.calls).toHaveLength(4);
     for (const call of sink.calls) expect(call).toEqual(lp(range(0, 5)));
     expect(outbox.cursor).not.toEqual(before);
@@ -248,7 +252,8 @@ describe('Drainer', () => {
   it('flush gives up after its timeout while the sink is down; stop ends the backoff and leaves no timer', async () => {
     const down = new SinkError('unavailable', 'HTTP 503', 503, 60_000);
     const sink = new ScriptedSink([down]);
-    const { outbox, drainer } = await setup(sink);
+    // A long maximum, so the Retry-After of a minute is honoured in full.
+    const { outbox, drainer } = await setup(sink, { settings: slowRetries });
     await outbox.append(range(0, 2));
     drainer.start();
     expect(await drainer.flush(50)).toBe(false);
@@ -261,7 +266,8 @@ describe('Drainer', () => {
   it('flush whileAnswering (shutdown) gives up as soon as the sink stops answering', async () => {
     const down = new SinkError('unavailable', 'HTTP 503', 503, 60_000);
     const sink = new ScriptedSink([down]);
-    const { outbox, drainer } = await setup(sink);
+    // A long maximum, so the Retry-After of a minute is honoured in full.
+    const { outbox, drainer } = await setup(sink, { settings: slowRetries });
     await outbox.append(range(0, 2));
     drainer.start();
     const flushedAt = Date.now();
@@ -284,5 +290,151 @@ describe('Drainer', () => {
     await drainer.stop();
     expect(drainer.stats().state).toBe('stopped');
     release();
+  });
+
+  it('does not commit past a refused reading while the dead-letter log cannot write it, and retries until it can', async () => {
+    let failing = true;
+    const deadLetter = new FileDeadLetterLog({
+      dir: join(dir, 'deadletter-faulty'),
+      maxBytes: 1 << 20,
+      deviceBytes: 1 << 18,
+      clock,
+      logger: silentLogger(),
+      sync: async (fh) => {
+        if (failing) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        await fh.datasync();
+      },
+    });
+    await deadLetter.start();
+    cleanups.push(() => deadLetter.stop());
+    const sink = new ScriptedSink([], { bad: isBad });
+    const { outbox, drainer, logs } = await setup(sink, { batch: 8, deadLetter });
+    const readings = range(0, 8, [5]);
+    await outbox.append(readings);
+    const before = outbox.cursor;
+    drainer.start();
+    const blockedLogs = () =>
+      logs.filter((l) => String(l.msg).startsWith('a reading InfluxDB refused cannot'));
+    await waitFor(() => blockedLogs().length >= 3, 'three attempts at the dead-letter record');
+    expect(outbox.cursor).toEqual(before);
+    expect(outbox.stats().backlogRecords).toBe(8);
+    expect(deadLetter.stats().full).toBe(true);
+    expect(drainer.stats()).toMatchObject({ deadLetterBlocked: true, deadLettered: 0 });
+
+    failing = false;
+    expect(await drainer.flush(5000)).toBe(true);
+    expect((await deadLetter.list()).map((r) => r.reading)).toEqual([readings[5]]);
+    expect(deadLetter.stats()).toMatchObject({ full: false, records: 1 });
+    expect(drainer.stats()).toMatchObject({ deadLetterBlocked: false, deadLettered: 1, written: 7 });
+    expect(sink.accepted).toEqual(lp(readings.filter((r) => r.deviceId !== 'bad-5')));
+    // The failed attempts left no empty files behind.
+    expect((await readdir(join(dir, 'deadletter-faulty'))).filter((f) => f.endsWith('.jsonl'))).toHaveLength(
+      1,
+    );
+  });
+
+  it('keeps a refused reading in the outbox while it does not fit the dead-letter cap; a larger cap after a restart takes it', async () => {
+    const sink = new ScriptedSink([], { bad: isBad });
+    const tiny = new FileDeadLetterLog({
+      dir: join(dir, 'deadletter-small'),
+      maxBytes: 100, // smaller than one record
+      deviceBytes: 100,
+      clock,
+      logger: silentLogger(),
+    });
+    await tiny.start();
+    const { outbox, drainer } = await setup(sink, { batch: 4, deadLetter: tiny });
+    const readings = range(0, 4, [1]);
+    await outbox.append(readings);
+    const before = outbox.cursor;
+    drainer.start();
+    await waitFor(() => drainer.stats().deadLetterBlocked, 'the drainer blocked on the dead-letter log');
+    expect(tiny.stats()).toMatchObject({ full: true, records: 0 });
+    await drainer.stop();
+    await tiny.stop();
+    expect(outbox.cursor).toEqual(before);
+    expect(outbox.stats().backlogRecords).toBe(4);
+
+    // The operator raises VALLEY_DEADLETTER_MAX and restarts; the per-device share does not apply to
+    // acknowledged readings InfluxDB refused, however small.
+    const larger = new FileDeadLetterLog({
+      dir: join(dir, 'deadletter-small'),
+      maxBytes: 1 << 20,
+      deviceBytes: 10,
+      clock,
+      logger: silentLogger(),
+    });
+    await larger.start();
+    cleanups.push(() => larger.stop());
+    const again = new Drainer({
+      outbox,
+      sink,
+      deadLetter: larger,
+      clock,
+      logger: silentLogger(),
+      settings: { drainBatchLines: 4, drainBackoffBaseMs: 4, drainBackoffMaxMs: 40 },
+      random: () => 0.5,
+    });
+    cleanups.push(() => again.stop());
+    again.start();
+    expect(await again.flush(5000)).toBe(true);
+    expect((await larger.list()).map((r) => r.reading)).toEqual([readings[1]]);
+    expect(again.stats()).toMatchObject({ deadLettered: 1, deadLetterBlocked: false });
+    expect(new Set(sink.accepted)).toEqual(new Set(lp(readings.filter((r) => r.deviceId !== 'bad-1'))));
+  });
+
+  it('waits at most drainBackoffMaxMs when Retry-After asks for longer', async () => {
+    const down = (retryAfterMs: number) => new SinkError('unavailable', 'HTTP 503', 503, retryAfterMs);
+    const sink = new ScriptedSink([down(9_999_999_000), down(2 ** 40)]);
+    const { outbox, drainer, logs } = await setup(sink);
+    await outbox.append(range(0, 3));
+    drainer.start();
+    expect(await drainer.flush(5000)).toBe(true);
+    const delays = logs.filter((l) => l.msg === 'sink unavailable; backing off').map((l) => l.delayMs);
+    expect(delays).toEqual([40, 40]);
+    expect(sink.calls).toHaveLength(3);
+  });
+
+  it('never spins on a delay longer than a timer can wait', async () => {
+    const sink = new ScriptedSink([new SinkError('unavailable', 'HTTP 503', 503, 2 ** 33)]);
+    // Settings out of range on purpose (the schema refuses them): the sleep itself must hold.
+    const { outbox, drainer } = await setup(sink, {
+      settings: { drainBatchLines: 10, drainBackoffBaseMs: 2 ** 32, drainBackoffMaxMs: 2 ** 33 },
+    });
+    await outbox.append(range(0, 1));
+    drainer.start();
+    await waitFor(() => sink.calls.length === 1, 'the first write');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(sink.calls).toHaveLength(1);
+    expect(drainer.stats().state).toBe('backoff');
+  });
+
+  it('honours Retry-After of a real HTTP answer only up to drainBackoffMaxMs, without a hot loop', async () => {
+    let writes = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        writes++;
+        res.writeHead(503, { 'Retry-After': '9999999', 'Content-Type': 'application/json' });
+        res.end('{"error":"overloaded"}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const sink = new InfluxV1Sink({ mode: 'v1', url, db: 'valley' }, { timeoutMs: 2000 });
+    const { outbox, drainer, logs } = await setup(sink, {
+      settings: { drainBatchLines: 10, drainBackoffBaseMs: 50, drainBackoffMaxMs: 100 },
+    });
+    await outbox.append(range(0, 2));
+    drainer.start();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await drainer.stop();
+    // About one write per 100 ms (the clamp), not one per millisecond, and not one in 115 days.
+    expect(writes).toBeGreaterThanOrEqual(3);
+    expect(writes).toBeLessThanOrEqual(12);
+    const delays = logs.filter((l) => l.msg === 'sink unavailable; backing off').map((l) => l.delayMs);
+    expect(delays.every((d) => d === 100)).toBe(true);
+    expect(outbox.stats().backlogRecords).toBe(2);
   });
 });

@@ -3,7 +3,9 @@
  * cursor only after the sink confirmed (DESIGN "InfluxDB down is normal"). Resends are harmless
  * (a point's identity is measurement + tags + timestamp), so every doubt resolves to "write
  * again", never to "skip". A batch is finished in place, retries included, before the next one
- * starts: an outage in the middle of a bisection does not dead-letter a line twice.
+ * starts: an outage in the middle of a bisection does not dead-letter a line twice. A line the
+ * sink refused is acknowledged data whose last copy is its dead-letter record: the batch is not
+ * committed until that record is durable (a full or unwritable log is retried with backoff).
  */
 import type { Settings } from '../config/settings.js';
 import {
@@ -31,6 +33,11 @@ export interface DrainerStats {
   lagMs: number;
   /** Lines per write now (halved after a 413). */
   batchLines: number;
+  /**
+   * A reading the sink refused could not be dead-lettered (log full or unwritable): the drainer
+   * retries it and commits nothing past it meanwhile.
+   */
+  deadLetterBlocked: boolean;
 }
 
 export interface DrainerDeps {
@@ -57,6 +64,8 @@ interface FlushWaiter {
 }
 
 const NOT_ANSWERING: ReadonlySet<DrainerState> = new Set(['backoff', 'misconfigured']);
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Drainer {
   private readonly log: Logger;
@@ -71,6 +80,7 @@ export class Drainer {
   private retries = 0;
   private lastError: string | undefined;
   private lastWriteAt: number | undefined;
+  private deadLetterBlocked = false;
   private durableSinceRead = false;
   private sleeper: { timer: NodeJS.Timeout; wake: () => void; idle: boolean } | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -145,6 +155,7 @@ export class Drainer {
       retries: this.retries,
       lagMs: oldest === undefined ? 0 : Math.max(0, this.deps.clock.now() - oldest),
       batchLines: this.batchLines,
+      deadLetterBlocked: this.deadLetterBlocked,
     };
   }
 
@@ -182,12 +193,16 @@ export class Drainer {
     const lines: string[] = [];
     const readings: NormalizedReading[] = [];
     for (const reading of batch.records) {
+      let line: string;
       try {
-        lines.push(toLineProtocol(reading));
-        readings.push(reading);
+        line = toLineProtocol(reading);
       } catch (error) {
-        await this.deadLetter(reading, error instanceof Error ? error.message : String(error));
+        const message = error instanceof Error ? error.message : String(error);
+        if (!(await this.deadLetter(reading, message))) return; // stopped: not committed
+        continue;
       }
+      lines.push(line);
+      readings.push(reading);
     }
     if (!(await this.writeRange(lines, readings, 0, lines.length))) return; // stopped mid-batch
     await outbox.commit(batch.to);
@@ -221,10 +236,7 @@ export class Drainer {
         if (error.kind === 'rejected' || error.kind === 'too-large') {
           if (error.kind === 'too-large')
             this.batchLines = Math.max(1, Math.min(this.batchLines, (hi - lo) >> 1));
-          if (hi - lo === 1) {
-            await this.deadLetter(readings[lo]!, error.message);
-            return true;
-          }
+          if (hi - lo === 1) return await this.deadLetter(readings[lo]!, error.message);
           // Bisect: InfluxDB 1.x refuses a whole batch for one bad line; halves isolate it.
           const mid = lo + ((hi - lo) >> 1);
           if (!(await this.writeRange(lines, readings, lo, mid))) return false;
@@ -251,7 +263,12 @@ export class Drainer {
     return false;
   }
 
-  private async deadLetter(reading: NormalizedReading, message: string): Promise<void> {
+  /**
+   * Records a reading the sink refused. It was acknowledged, and once the batch is committed the
+   * record is its only copy: while the log refuses it (full, unwritable) the drainer retries with
+   * backoff and commits nothing. False when stopped before it was recorded.
+   */
+  private async deadLetter(reading: NormalizedReading, message: string): Promise<boolean> {
     const record: DeadLetterRecord = {
       v: DEADLETTER_VERSION,
       reject: {
@@ -266,22 +283,44 @@ export class Drainer {
       stage: 'sink',
       reading,
     };
-    // Never rejects; a full log counts the drop itself. Either way the line is not retried.
-    await this.deps.deadLetter.append([record]);
+    // append never rejects; a refused record comes back as `dropped` (and the log says why).
+    while ((await this.deps.deadLetter.append([record])).written === 0) {
+      if (!this.running) return false;
+      const delayMs = this.backoffDelay(undefined);
+      this.deadLetterBlocked = true;
+      this.lastError = 'the dead-letter log is full or cannot be written (VALLEY_DEADLETTER_MAX)';
+      this.log.error(
+        { deviceId: reading.deviceId, ts: reading.ts, delayMs },
+        'a reading InfluxDB refused cannot be dead-lettered (log full or unwritable): nothing is ' +
+          'committed past it; retrying',
+      );
+      await this.sleep(delayMs, false);
+      if (!this.running) return false;
+    }
+    if (this.deadLetterBlocked) {
+      this.deadLetterBlocked = false;
+      this.attempt = 0;
+      this.log.info({ deviceId: reading.deviceId, ts: reading.ts }, 'dead-letter log writable again');
+    }
     this.deadLettered++;
     this.log.warn(
       { deviceId: reading.deviceId, ts: reading.ts, message },
       'sink rejected a reading: dead-lettered',
     );
+    return true;
   }
 
-  /** Exponential with full jitter between base and the current ceiling; Retry-After wins if longer. */
+  /**
+   * Exponential with full jitter between base and the current ceiling; Retry-After wins if longer,
+   * up to drainBackoffMaxMs: a sink asking for hours (or more than a timer can wait) is asked
+   * again at the longest backoff, which costs one refused write.
+   */
   private backoffDelay(retryAfterMs: number | undefined): number {
     const { drainBackoffBaseMs: base, drainBackoffMaxMs: max } = this.deps.settings;
     const ceiling = Math.min(max, base * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
     const jittered = Math.round(base + this.random() * Math.max(0, ceiling - base));
-    return Math.max(jittered, retryAfterMs ?? 0);
+    return Math.max(jittered, Math.min(retryAfterMs ?? 0, max));
   }
 
   private sleep(ms: number, idle: boolean): Promise<void> {
@@ -292,7 +331,8 @@ export class Drainer {
         this.sleeper = undefined;
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      // Node fires a timer above 2^31 − 1 ms after 1 ms: never let a setting turn a wait into a spin.
+      const timer = setTimeout(wake, Math.min(Math.max(0, ms), MAX_TIMER_MS));
       this.sleeper = { timer, wake, idle };
     });
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { NormalizedReading } from '../contract/index.js';
-import { silentLogger } from './logger.js';
+import { createLogger, silentLogger } from './logger.js';
 import { FileOutbox, type OutboxDeps } from './outbox.js';
 import { encodeRecord, segmentName } from './outbox-segments.js';
 import type { OutboxPosition } from './types.js';
@@ -315,6 +315,61 @@ describe('FileOutbox', () => {
     expect(box.stats().retentionDeletedRecords).toBe(result.records);
     expect(box.stats().backlogRecords).toBe(40 - result.records);
     await box.stop();
+  });
+
+  it('local-only after a run with a sink: says how many readings were never sent, and retention keeps them unless beyond age and size', async () => {
+    // A run with InfluxDB that sent the first 30 readings and stopped.
+    const withSink = outbox();
+    await withSink.start();
+    for (let i = 0; i < 100; i += 10) await withSink.append(range(i, i + 10));
+    await withSink.commit((await withSink.read(withSink.cursor, 30)).to);
+    await withSink.stop();
+
+    const logs: { level: number; msg: string; neverSent?: number; reason?: string }[] = [];
+    const logger = createLogger('debug', {
+      write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]),
+    });
+    let now = 1_790_000_200_000; // minutes after the readings
+    const hour = 3_600_000;
+    const open = (maxBytes: number) =>
+      outbox({ localOnly: true, retention: { maxAgeMs: hour, maxBytes }, clock: { now: () => now }, logger });
+
+    // Over the size limit but young: nothing never-sent goes.
+    const box = open(4000);
+    await box.start();
+    const warning = logs.find((l) => l.msg.includes('never sent to InfluxDB'));
+    expect(warning).toMatchObject({ level: 40, neverSent: 70 });
+    expect(warning?.msg).toContain('70 readings in the outbox were acknowledged but never sent');
+    expect(box.stats()).toMatchObject({ neverSentRecords: 70, retentionDeletedRecords: 0 });
+    // New local-only readings lie after the cursor too: a sink, once back, would send them.
+    await box.append(range(100, 110));
+    expect(box.stats().neverSentRecords).toBe(80);
+    expect(await box.applyRetention()).toEqual({ segments: 0, records: 0 });
+
+    // Old as well: the oldest go until the size fits, each deletion logged with its count.
+    now += 2 * hour;
+    const result = await box.applyRetention();
+    expect(result.records).toBeGreaterThan(0);
+    const deletions = logs.filter((l) => l.msg.startsWith('retention deleted') && l.neverSent !== undefined);
+    expect(deletions.length).toBe(result.segments);
+    expect(deletions.every((l) => l.level === 40 && l.reason === 'age and size')).toBe(true);
+    const deletedNeverSent = deletions.reduce((sum, l) => sum + l.neverSent!, 0);
+    expect(box.stats()).toMatchObject({
+      retentionDeletedRecords: result.records,
+      retentionDeletedNeverSent: deletedNeverSent,
+      neverSentRecords: 80 - deletedNeverSent,
+    });
+    const kept: NormalizedReading[] = [];
+    for await (const chunk of box.readAll()) kept.push(...chunk);
+    expect(kept).toEqual(range(110 - kept.length, 110)); // the oldest went, nothing else
+    await box.stop();
+
+    // Old but within the size limit: kept.
+    const roomy = open(1 << 30);
+    await roomy.start();
+    expect(await roomy.applyRetention()).toEqual({ segments: 0, records: 0 });
+    expect(roomy.stats().neverSentRecords).toBe(80 - deletedNeverSent);
+    await roomy.stop();
   });
 
   it('refuses retention when a sink is configured (unsent data is never evicted)', () => {

@@ -2,13 +2,15 @@
  * The outbox: the gateway's durable queue between ingest and the sink (and, in local-only mode,
  * the store itself). Segment files `<12 digits>.seg` hold a header line and one record per line:
  * CRC32 (8 hex) + space + the reading's JSON. Appends are group-committed; only synced bytes are
- * ever read, so a reader never sees a record that could still vanish in a crash.
+ * ever read, so a reader never sees a record that could still vanish in a crash. Local-only
+ * retention is outbox-retention.ts's policy.
  */
 import { mkdir, open, readdir, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NormalizedReading } from '../contract/index.js';
 import { GroupCommitWriter, type CommitFile, type DurableGroup } from './group-commit.js';
 import type { Logger } from './logger.js';
+import { LocalRetention, type RetentionLimits } from './outbox-retention.js';
 import {
   bytesBetween,
   comparePosition,
@@ -37,10 +39,7 @@ import {
   type SyncFn,
 } from './types.js';
 
-export interface RetentionLimits {
-  maxAgeMs?: number;
-  maxBytes?: number;
-}
+export type { RetentionLimits };
 
 export interface OutboxDeps {
   dir: string;
@@ -75,7 +74,8 @@ export class FileOutbox implements Outbox {
   private backlogBytes = 0;
   private totalBytes = 0;
   private oldestReceivedAt: number | undefined;
-  private retentionDeleted = 0;
+  /** Local-only: set at start, once the cursor of a previous run with a sink (if any) is known. */
+  private retention: LocalRetention | undefined;
   private abandoned = 0;
   private retentionScheduled = false;
   private lastRead: { from: OutboxPosition; to: OutboxPosition; records: number } | undefined;
@@ -110,25 +110,33 @@ export class FileOutbox implements Outbox {
     const { dir } = this.deps;
     await mkdir(dir, { recursive: true });
     await rm(join(dir, CURSOR_TMP), { force: true });
-    this.committed = (await readCursor(dir, this.log)) ?? { segment: 0, offset: 0 };
+    const cursor = await readCursor(dir, this.log);
+    this.committed = cursor ?? { segment: 0, offset: 0 };
+    const retention = this.deps.localOnly
+      ? new LocalRetention(this.deps.retention, cursor, this.log)
+      : undefined;
+    this.retention = retention;
     // Drained segments are gone, but a new one must still sort after the cursor.
     this.nextNumber = this.committed.segment + 1;
     for (const f of parseSegmentNames(await readdir(dir))) {
       this.nextNumber = Math.max(this.nextNumber, f.n + 1);
-      // Records before the cursor were delivered: not backlog (local-only keeps everything).
+      // Records before the cursor were delivered: not backlog. Local-only keeps everything as
+      // backlog and counts the records after a previous run's cursor instead (never sent).
       const countFrom = this.backlogFrom(f.n);
       const path = join(dir, f.name);
-      const scanned = await scanSegment(path, f.goodBytes, countFrom, this.log);
+      const scanned = await scanSegment(path, f.goodBytes, retention?.unsentFrom(f.n) ?? countFrom, this.log);
       if (scanned === undefined) continue;
       const { recordsFrom, ...segment } = scanned;
       this.segments.push({ n: f.n, path, ...segment });
       this.totalBytes += segment.end;
-      this.backlogRecords += recordsFrom;
+      this.backlogRecords += retention ? segment.records : recordsFrom;
       this.backlogBytes += Math.max(0, segment.end - Math.max(segment.headerBytes, countFrom));
+      retention?.recovered(f.n, recordsFrom);
     }
     if (!this.deps.localOnly) await this.deleteDrained();
     await this.refreshOldest();
     await this.writer.start();
+    retention?.announce();
     if (this.deps.retention !== undefined) await this.applyRetention();
     this.log.info(
       { segments: this.segments.length, backlogRecords: this.backlogRecords, cursor: this.committed },
@@ -211,35 +219,21 @@ export class FileOutbox implements Outbox {
       pendingAppends: this.writer.pending,
       writable: this.writer.writable,
       abandonedSegments: this.abandoned,
-      retentionDeletedRecords: this.retentionDeleted,
+      retentionDeletedRecords: 0,
+      ...this.retention?.stats(),
     };
   }
 
   /** Local-only: deletes the oldest closed segments beyond the age/size limits; counted and logged. */
   applyRetention(): Promise<{ segments: number; records: number }> {
     return this.exclusive(async () => {
-      const limits = this.deps.retention;
-      const victims: Segment[] = [];
-      let total = this.totalBytes;
-      const now = this.deps.clock.now();
-      for (const seg of this.segments) {
-        if (limits === undefined || seg === this.active) break;
-        const tooOld = limits.maxAgeMs !== undefined && now - seg.lastWriteAt > limits.maxAgeMs;
-        const tooBig = limits.maxBytes !== undefined && total > limits.maxBytes;
-        if (!tooOld && !tooBig) break;
-        victims.push(seg);
-        total -= seg.end;
-        this.log.warn(
-          { segment: seg.n, records: seg.records, reason: tooOld ? 'age' : 'size' },
-          'retention deleted an outbox segment (local-only mode)',
-        );
-      }
+      const victims =
+        this.retention?.select(this.segments, this.active, this.totalBytes, this.deps.clock.now()) ?? [];
       let records = 0;
       for (const seg of victims) {
         records += seg.records;
         this.backlogBytes = Math.max(0, this.backlogBytes - (seg.end - seg.headerBytes));
       }
-      this.retentionDeleted += records;
       this.backlogRecords = Math.max(0, this.backlogRecords - records);
       await this.removeSegments(victims);
       if (victims.length > 0) await this.refreshOldest();
@@ -282,6 +276,7 @@ export class FileOutbox implements Outbox {
     }
     seg.end = group.file.size;
     seg.records += records;
+    this.retention?.landed(records);
     seg.lastWriteAt = this.deps.clock.now();
     this.backlogRecords += records;
     this.backlogBytes += group.bytes;
@@ -370,14 +365,9 @@ export class FileOutbox implements Outbox {
   }
 
   private maybeRetain(): void {
-    const limits = this.deps.retention;
     const first = this.segments[0];
-    if (limits === undefined || first === undefined || first === this.active || this.retentionScheduled)
-      return;
-    const tooBig = limits.maxBytes !== undefined && this.totalBytes > limits.maxBytes;
-    const tooOld =
-      limits.maxAgeMs !== undefined && this.deps.clock.now() - first.lastWriteAt > limits.maxAgeMs;
-    if (!tooBig && !tooOld) return;
+    if (first === undefined || first === this.active || this.retentionScheduled) return;
+    if (this.retention?.due(first, this.totalBytes, this.deps.clock.now()) !== true) return;
     this.retentionScheduled = true;
     const run = this.applyRetention()
       .catch((error: unknown) => this.log.error({ err: error }, 'outbox retention failed'))

@@ -59,19 +59,40 @@ export interface OutboxStats {
   abandonedSegments?: number;
   /** Local-only mode: records deleted by the retention limits so far (counted, never silent). */
   retentionDeletedRecords?: number;
+  /**
+   * Local-only mode on a data dir a run with a sink left a cursor in: records after that cursor,
+   * acknowledged and never sent to InfluxDB; and how many of them retention deleted so far.
+   */
+  neverSentRecords?: number;
+  retentionDeletedNeverSent?: number;
   /** With a sink (gateway/backpressure.ts): the cap on `backlogBytes` (VALLEY_OUTBOX_MAX). */
   capBytes?: number;
   /** With a sink: appends are held (no PUBACK) because the backlog reached the cap. */
   holding?: boolean;
   /** With a sink: appends waiting for room right now. */
   heldAppends?: number;
+  /** With a sink: what the held appends would write, estimated (JSON length of their readings). */
+  heldBytes?: number;
+}
+
+export interface AppendOptions {
+  /**
+   * Aborted when whoever waits for the append no longer can be answered (its MQTT connection
+   * closed). An append still held by back-pressure (gateway/backpressure.ts) is then dropped and
+   * rejected; one already handed to the storage is written anyway (the device resends; dedupe
+   * absorbs it).
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Outbox {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Resolves once every record is fsynced (group commit); rejects only when stopping. */
-  append(readings: readonly NormalizedReading[]): Promise<void>;
+  /**
+   * Resolves once every record is fsynced (group commit). Rejects when stopping and, behind the
+   * outbox cap, when a held append is abandoned (its signal aborted) or refused (too many held).
+   */
+  append(readings: readonly NormalizedReading[], options?: AppendOptions): Promise<void>;
   /** Durable records from `from`, at most `maxRecords`. Empty batch when nothing new. */
   read(from: OutboxPosition, maxRecords: number): Promise<OutboxBatch>;
   /** Committed cursor: everything before it reached the sink. */
@@ -85,7 +106,10 @@ export interface Outbox {
 
 export interface DeadLetterAppendResult {
   written: number;
-  /** Not recorded: the log or the device's share is full, or the disk refused. Counted and logged. */
+  /**
+   * Not recorded: the log or the device's share is full, or the disk refused. Counted and logged.
+   * Records of stage `sink` have no device share; the drainer retries them instead of moving on.
+   */
   dropped: number;
 }
 

@@ -72,6 +72,7 @@ export const en: Catalogue = {
   'mobility.vehiclesPerHour': 'Vehicles per hour',
   'mobility.meanSpeed': 'Mean speed',
   'mobility.chargers': 'EV charging',
+  'mobility.inUseOf': '{inUse} of {available}',
   'mobility.chargersInUse': '{inUse} of {available} connectors in use',
 
   'kind.water_flow': 'Water flow meter',
@@ -188,6 +189,7 @@ export const en: Catalogue = {
   'quality.noRejects': 'No rejects in the last hour',
   'quality.outbox': 'Database send queue',
   'quality.outboxBacklog': '{count} readings waiting',
+  'quality.outboxKept': '{count} readings kept locally',
   'quality.outboxAge': 'the oldest from {age} ago',
   'quality.sink': 'Database',
   'quality.sink.ok': 'Reachable',

@@ -76,6 +76,7 @@ export const it = {
   'mobility.vehiclesPerHour': 'Veicoli all’ora',
   'mobility.meanSpeed': 'Velocità media',
   'mobility.chargers': 'Ricarica veicoli elettrici',
+  'mobility.inUseOf': '{inUse} su {available}',
   'mobility.chargersInUse': '{inUse} prese in uso su {available}',
 
   'kind.water_flow': 'Misuratore di portata',
@@ -192,6 +193,7 @@ export const it = {
   'quality.noRejects': 'Nessun rifiuto nell’ultima ora',
   'quality.outbox': 'Coda di invio al database',
   'quality.outboxBacklog': '{count} letture in attesa',
+  'quality.outboxKept': '{count} letture conservate in locale',
   'quality.outboxAge': 'la più vecchia di {age} fa',
   'quality.sink': 'Database',
   'quality.sink.ok': 'Raggiungibile',

@@ -24,8 +24,16 @@ function setup() {
   const events: Alert[] = [];
   const bus = new Bus();
   bus.on('alert', (a) => events.push(a));
-  const sink: { state: DrainerState; lastError?: string } = { state: 'idle' };
-  let bp: BackpressureState = { holding: false, heldAppends: 0, backlogBytes: 0, capBytes: 2 * 1024 ** 3 };
+  const sink: { state: DrainerState; lastError?: string; deadLetterBlocked?: boolean } = { state: 'idle' };
+  let bp: BackpressureState = {
+    holding: false,
+    heldAppends: 0,
+    heldBytes: 0,
+    backlogBytes: 0,
+    capBytes: 2 * 1024 ** 3,
+    abandonedAppends: 0,
+    refusedAppends: 0,
+  };
   const dl = { full: false, dropped: 0 };
   const alerts = new SystemAlerts({
     bus,
@@ -210,8 +218,11 @@ describe('SystemAlerts: sink, outbox, dead-letter', () => {
       holding: true,
       since: 5 * S,
       heldAppends: 3,
+      heldBytes: 900,
       backlogBytes: 2 * 1024 ** 3 + 1000,
       capBytes: 2 * 1024 ** 3,
+      abandonedAppends: 0,
+      refusedAppends: 0,
     });
     t.dl.full = true;
     t.dl.dropped = 7;
@@ -223,8 +234,32 @@ describe('SystemAlerts: sink, outbox, dead-letter', () => {
     expect(bp?.message).toContain('(VALLEY_OUTBOX_MAX = 2 GiB)');
     expect(dl?.message).toContain('cap 64 MiB, VALLEY_DEADLETTER_MAX');
     expect(dl?.message).toContain('7 so far');
-    t.setBackpressure({ holding: false, heldAppends: 0, backlogBytes: 0, capBytes: 2 * 1024 ** 3 });
+    t.setBackpressure({
+      holding: false,
+      heldAppends: 0,
+      heldBytes: 0,
+      backlogBytes: 0,
+      capBytes: 2 * 1024 ** 3,
+      abandonedAppends: 1,
+      refusedAppends: 2,
+    });
     t.dl.full = false;
+    t.alerts.check();
+    expect(t.ids()).toEqual([]);
+  });
+
+  it('keeps the dead-letter alert while the drainer cannot record a reading InfluxDB refused', () => {
+    const t = setup();
+    t.sink.state = 'writing';
+    t.sink.deadLetterBlocked = true;
+    t.alerts.check();
+    const alert = t.alerts.active().find((a) => a.id === 'deadletter-full');
+    expect(alert?.message).toContain('the outbox is not sent past it');
+    // A write of another record clears `full` for a moment; the blocked drainer keeps the alert.
+    t.dl.full = false;
+    t.alerts.check();
+    expect(t.ids()).toEqual(['deadletter-full']);
+    t.sink.deadLetterBlocked = false;
     t.alerts.check();
     expect(t.ids()).toEqual([]);
   });

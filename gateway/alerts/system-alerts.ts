@@ -21,7 +21,7 @@ import { DevicePresence, type OfflineCause, type Transition } from './device-pre
 /** Read-only views of the parts whose state the alerts watch. */
 export interface SystemAlertSources {
   /** Absent in local-only mode: no sink alerts. */
-  drainer?: { stats(): { state: DrainerState; lastError?: string } };
+  drainer?: { stats(): { state: DrainerState; lastError?: string; deadLetterBlocked?: boolean } };
   sinkDescription?: string;
   outbox: { stats(): OutboxStats };
   /** Absent in local-only mode (retention instead of a cap). */
@@ -235,15 +235,22 @@ export class SystemAlerts {
 
   private checkDeadLetter(): void {
     const { full, dropped } = this.deps.sources.deadLetter.stats();
+    // The drainer keeps trying the same record; a write of another record in between may clear
+    // `full` for a moment, the blocked drainer does not.
+    const blocked = this.deps.sources.drainer?.stats().deadLetterBlocked === true;
     const cap = humanSize(this.deps.settings.deadLetterMaxBytes);
-    if (full) {
+    if (full || blocked) {
       this.board.raise({
         id: systemAlertIds.deadLetterFull,
         severity: 'warning',
         since: this.deps.clock.now(),
         message:
           `The dead-letter log is full or cannot be written (cap ${cap}, VALLEY_DEADLETTER_MAX): ` +
-          `rejected readings are still refused and counted, but kept without a record (${dropped} so far).`,
+          `rejected readings are still refused and counted, but kept without a record (${dropped} so far).` +
+          (blocked
+            ? ' A reading InfluxDB refused cannot be recorded either: the outbox is not sent past it ' +
+              'until it can (the drainer retries), so the backlog grows.'
+            : ''),
       });
     } else {
       this.board.resolve(

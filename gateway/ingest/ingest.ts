@@ -61,6 +61,18 @@ export interface IngestCounts {
   deadLetterDropped: number;
 }
 
+/** Reject messages published per incoming message (the dead-letter log keeps every one). */
+export const MAX_REJECT_MESSAGES = 100;
+
+/** The element's JSON as base64, or undefined when it cannot be serialised (nested too deep). */
+function elementBase64(element: unknown): string | undefined {
+  try {
+    return Buffer.from(JSON.stringify(element)).toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
 export class UnknownDeviceError extends Error {
   readonly code = 'E_UNKNOWN_DEVICE';
 }
@@ -91,7 +103,7 @@ export class Ingest {
   async ingest(
     deviceId: string,
     payload: Buffer,
-    options: { lateWindowWaived?: boolean } = {},
+    options: { lateWindowWaived?: boolean; signal?: AbortSignal } = {},
   ): Promise<IngestOutcome> {
     const { deps } = this;
     const receivedAt = deps.clock.now();
@@ -155,8 +167,24 @@ export class Ingest {
       ...(flags[i] && { flags: flags[i] }),
     }));
 
+    // Dead-letter records are built before anything is appended: nothing below may throw between
+    // making accepted readings durable and answering the device.
+    const readingsTopic = topics.readings(deviceId);
+    const records = rejects.map(({ message, element }): DeadLetterRecord => ({
+      v: DEADLETTER_VERSION,
+      reject: message,
+      device: deviceId,
+      topic: readingsTopic,
+      stage: 'ingest',
+      // An element of a backlog array is kept on its own (replayable alone); a message that
+      // could not be split keeps its raw bytes.
+      payload:
+        (element !== undefined && decoded.ok && decoded.isArray && elementBase64(element)) ||
+        payload.toString('base64'),
+    }));
+
     if (normalized.length > 0) {
-      const durable = deps.outbox.append(normalized);
+      const durable = deps.outbox.append(normalized, { signal: options.signal });
       for (const r of normalized) this.recent.remember(deviceId, kind.id, r.ts, durable);
       durable.catch(() => {
         for (const r of normalized) this.recent.forgetIf(deviceId, kind.id, r.ts, durable);
@@ -164,21 +192,7 @@ export class Ingest {
       waits.push(durable);
     }
     let deadLetter: Promise<{ written: number; dropped: number }> | undefined;
-    if (rejects.length > 0) {
-      const topic = topics.readings(deviceId);
-      const records = rejects.map(({ message, element }): DeadLetterRecord => ({
-        v: DEADLETTER_VERSION,
-        reject: message,
-        device: deviceId,
-        topic,
-        stage: 'ingest',
-        // An element of a backlog array is kept on its own (replayable alone); a message that
-        // could not be split keeps its raw bytes.
-        payload:
-          element !== undefined && decoded.ok && decoded.isArray
-            ? Buffer.from(JSON.stringify(element)).toString('base64')
-            : payload.toString('base64'),
-      }));
+    if (records.length > 0) {
       deadLetter = deps.deadLetter.append(records);
       waits.push(deadLetter);
     }
@@ -202,7 +216,16 @@ export class Ingest {
 
   private sendRejects(deviceId: string, messages: RejectMessage[]): void {
     const topic = topics.rejects(deviceId);
-    for (const message of messages) {
+    // One message per refused reading, but a 5,000-element backlog of bad readings must not
+    // become 5,000 publishes: the first ones tell the integrator what is wrong, the dead-letter
+    // log has them all.
+    if (messages.length > MAX_REJECT_MESSAGES) {
+      this.log.info(
+        { deviceId, rejects: messages.length, published: MAX_REJECT_MESSAGES },
+        'more rejects than published on the rejects topic; all are in the dead-letter log',
+      );
+    }
+    for (const message of messages.slice(0, MAX_REJECT_MESSAGES)) {
       this.deps.publish(topic, JSON.stringify(message), { qos: 1, retain: false }).catch((error: unknown) => {
         this.log.warn({ deviceId, err: error }, 'could not publish a reject message');
       });

@@ -171,6 +171,20 @@ describe('ingest on real parts', () => {
     expect(await pointsOf('water_quality', 't-quality-1')).toBe(0);
   });
 
+  it('acks a backlog whose second element is nested 300,000 deep: the good one written, the deep one rejected', async () => {
+    const client = await device('charger');
+    const rejects = (await collect(client, 'sensors/t-charger-1/rejects')) as {
+      code: string;
+      index?: number;
+    }[];
+    const good = JSON.stringify({ ts: now() - 2000, values: { power_kw: 11 } });
+    const deep = '['.repeat(300_000) + ']'.repeat(300_000);
+    await publishAcked(client, 'sensors/t-charger-1/readings', `[${good},${deep}]`);
+    await waitFor(() => rejects.length === 1, 5000, 'the reject of the deep element');
+    expect(rejects[0]).toMatchObject({ code: 'E_SCHEMA', index: 1 });
+    await waitFor(async () => (await pointsOf('ev_charger', 't-charger-1')) === 1, 10_000, 'the good point');
+  });
+
   it('closes the connection of a device publishing on another device topic, and writes nothing', async () => {
     const client = await device('energy');
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));

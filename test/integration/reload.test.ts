@@ -80,7 +80,9 @@ describe('registry hot reload', () => {
     await revokeDevice(path, id);
     await closed;
     expect(gw.valley.broker.connectedDevices()).not.toContain(id);
-    await expect(connectDevice(gw.mqttUrl, id, registry.secrets[id]!)).rejects.toThrow(/Not authorized/i);
+    await expect(connectDevice(gw.mqttUrl, id, registry.secrets[id]!)).rejects.toThrow(
+      /Bad username or password/i,
+    );
   });
 
   it('applies a rotated secret to the next CONNECT only', async () => {

@@ -105,7 +105,7 @@ interface Rig {
 }
 const open: { rig: Rig; dir: string }[] = [];
 
-async function rig(batchLines: number): Promise<Rig> {
+async function rig(batchLines: number, backoffMaxMs = BACKOFF_MAX_MS): Promise<Rig> {
   const dir = await mkdtemp(join(tmpdir(), 'valley-v2-'));
   const logger = silentLogger();
   const clock = systemClock;
@@ -129,7 +129,7 @@ async function rig(batchLines: number): Promise<Rig> {
     settings: {
       drainBatchLines: batchLines,
       drainBackoffBaseMs: BACKOFF_BASE_MS,
-      drainBackoffMaxMs: BACKOFF_MAX_MS,
+      drainBackoffMaxMs: backoffMaxMs,
     },
     random: () => 0.5,
     idlePollMs: 50,
@@ -257,12 +257,12 @@ describe('v2 sink through the drainer', () => {
     expect(drainer.stats()).toMatchObject({ batchLines: 4, written: 20, deadLettered: 0 });
   });
 
-  it('429 with Retry-After: waits as long as the server asks, then delivers', async () => {
+  it('429 with Retry-After: waits as long as the server asks (up to VALLEY_BACKOFF_MAX), then delivers', async () => {
     script = (_lines, n) =>
       n === 0
         ? { status: 429, headers: { ...json, 'retry-after': '1' }, body: '{"code":"too many requests"}' }
         : { status: 204 };
-    const { outbox, deadLetter, drainer, states } = await rig(100);
+    const { outbox, deadLetter, drainer, states } = await rig(100, 5000);
     const readings = range(0, 5);
     await outbox.append(readings);
     drainer.start();
