@@ -90,7 +90,7 @@ function lastHourEl(ctx: Ctx, c: Counts): HTMLElement {
       ? h(
           'p',
           { class: 'muted' },
-          t('quality.rejectShare', { share: `${formatNumber((c.rejected / all) * 100, ctx.locale, 1)}%` }),
+          t('quality.rejectShare', { share: rejectShare(c.rejected, all, ctx.locale) }),
         )
       : null,
   );
@@ -308,4 +308,11 @@ function bar(accepted: number, rejected: number): HTMLElement | null {
     { class: 'ratio', 'aria-hidden': 'true' },
     h('span', { class: 'ratio-bad', style: `width:${((rejected / all) * 100).toFixed(1)}%` }),
   );
+}
+
+/** A few rejects among many readings must not read as "0%": below 0.1 % it says so. */
+function rejectShare(rejected: number, all: number, locale: Parameters<typeof formatNumber>[1]): string {
+  const pct = (rejected / all) * 100;
+  if (rejected > 0 && pct < 0.1) return `< ${formatNumber(0.1, locale, 1)}%`;
+  return `${formatNumber(pct, locale, 1)}%`;
 }
