@@ -44,14 +44,28 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let settled = false;
+// If the command's promise never settles and nothing keeps Node busy, Node would exit 0 with no
+// result: a CI job would pass on nothing. That is a failure, said as such.
+process.on('beforeExit', () => {
+  if (settled) return;
+  settled = true;
+  console.error(
+    `valley ${process.argv[2] ?? ''}: ended without a result (nothing left to wait for); failing`,
+  );
+  process.exitCode = 1;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
     // Long-running commands resolve only after a clean stop; anything left open is a bug, but it
     // must not keep a stopped gateway alive.
     if (process.argv[2] === 'start') setTimeout(() => process.exit(code), 2000).unref();
   },
   (error: unknown) => {
+    settled = true;
     console.error(error);
     process.exitCode = 1;
   },

@@ -142,6 +142,17 @@ function progressLine(p: Progress): string {
   return `simulate: ${formatDuration(Math.round(p.elapsedMs / 1000) * 1000)} of ${formatDuration(p.durationMs)}, simulated ${sim} UTC, sent ${p.sent}, acknowledged ${p.acknowledged}, rejects ${p.rejects}`;
 }
 
+const OVERDUE_GRACE_MS = 120_000;
+
+class SimulationOverdueError extends Error {
+  constructor(limitMs: number) {
+    super(
+      `the run did not finish within ${formatDuration(limitMs)} (duration + 2m): acknowledgements stopped arriving. ` +
+        'Is the broker up, and is no other client (a demo fleet, another job) connected with the same device ids?',
+    );
+  }
+}
+
 export async function runSimulate(argv: string[], out: Out): Promise<number> {
   let args: Parsed | 'help';
   let registry: RegistryIndex;
@@ -178,26 +189,46 @@ export async function runSimulate(argv: string[], out: Out): Promise<number> {
     );
   }
   let result;
+  // A run that cannot finish (the broker went away for good, another client holds the same ids)
+  // must end with a failure, never hang a pipeline: duration + 2 min at most.
+  let deadline: NodeJS.Timeout | undefined;
+  const overdue = new Promise<never>((_, reject) => {
+    deadline = setTimeout(
+      () => reject(new SimulationOverdueError(args.durationMs + OVERDUE_GRACE_MS)),
+      args.durationMs + OVERDUE_GRACE_MS,
+    );
+  });
   try {
-    result = await runSimulation({
-      url: args.url,
-      registry,
-      secrets,
-      deviceIds,
-      durationMs: args.durationMs,
-      speed: args.speed,
-      seed: args.seed,
-      faults: args.faults,
-      qos: args.qos,
-      lateWindowMs: args.lateWindowMs,
-      onProgress: (p) => out.error(progressLine(p)),
-    });
+    result = await Promise.race([
+      overdue,
+      runSimulation({
+        url: args.url,
+        registry,
+        secrets,
+        deviceIds,
+        durationMs: args.durationMs,
+        speed: args.speed,
+        seed: args.seed,
+        faults: args.faults,
+        qos: args.qos,
+        lateWindowMs: args.lateWindowMs,
+        onProgress: (p) => out.error(progressLine(p)),
+      }),
+    ]);
   } catch (err) {
     if (err instanceof SimulationWindowError) {
       out.error(`valley simulate: ${err.message}`);
       return 2;
     }
+    if (err instanceof SimulationOverdueError) {
+      out.error(`valley simulate: ${err.message}`);
+      // The clients may still hold sockets: end the process rather than wait for them.
+      setTimeout(() => process.exit(1), 100).unref();
+      return 1;
+    }
     throw err;
+  } finally {
+    clearTimeout(deadline);
   }
   const elapsed = (Date.now() - started) / 1000;
   for (const line of formatSummary(result.summary)) out.log(line);

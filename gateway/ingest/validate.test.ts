@@ -118,3 +118,18 @@ describe('validateReading', () => {
     );
   });
 });
+
+describe('validateReading messages', () => {
+  it('says what is wrong with a field that is present, and that a reading must be an object', () => {
+    const flow = getKind('water_flow')!;
+    const w = { now: Date.UTC(2026, 10, 25, 6), futureSkewMs: 120_000, lateWindowMs: 7 * 86_400_000 };
+    const seq = validateReading({ ts: w.now, seq: 1.5, values: { flow_l_s: 1 } }, flow, w);
+    expect(seq).toMatchObject({ ok: false, code: 'E_SCHEMA', path: 'seq' });
+    expect(!seq.ok && seq.message).toContain('non-negative whole number');
+    const nested = validateReading([{ ts: w.now, values: { flow_l_s: 1 } }], flow, w);
+    expect(nested).toMatchObject({ ok: false, code: 'E_SCHEMA' });
+    expect(!nested.ok && nested.message).toContain('must be an object');
+    const missing = validateReading({ ts: w.now }, flow, w);
+    expect(!missing.ok && missing.message).toBe('values is required');
+  });
+});

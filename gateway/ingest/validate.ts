@@ -39,7 +39,9 @@ export function validateReading(
 ): ValidationResult {
   const envelope = readingEnvelopeSchema.safeParse(element);
   const seq = seqOf(element);
-  if (!envelope.success) return { ok: false, ...fromEnvelopeIssues(envelope.error.issues), ...seqField(seq) };
+  if (!envelope.success) {
+    return { ok: false, ...fromEnvelopeIssues(envelope.error.issues, element), ...seqField(seq) };
+  }
 
   const ts = parseTimestamp(envelope.data.ts);
   if (!ts.ok) return { ok: false, code: ts.code, message: ts.message, path: 'ts', ...seqField(seq) };
@@ -86,8 +88,14 @@ function pathOf(issue: z.core.$ZodIssue, prefix = ''): string {
   return parts.join('.');
 }
 
-function fromEnvelopeIssues(issues: z.core.$ZodIssue[]): ReadingProblem {
+function fromEnvelopeIssues(issues: z.core.$ZodIssue[], element: unknown): ReadingProblem {
   const issue = issues[0]!;
+  if (issue.path.length === 0 && issue.code === 'invalid_type') {
+    return {
+      code: 'E_SCHEMA',
+      message: 'each reading must be an object {"ts", "seq"?, "values"}, not an array, text or number',
+    };
+  }
   if (issue.code === 'unrecognized_keys') {
     return {
       code: 'E_SCHEMA',
@@ -95,7 +103,14 @@ function fromEnvelopeIssues(issues: z.core.$ZodIssue[]): ReadingProblem {
     };
   }
   const path = pathOf(issue);
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  // zod does not report the input: a field is missing when the object has no such own key.
+  const field = issue.path[0];
+  const missing =
+    typeof field === 'string' &&
+    element !== null &&
+    typeof element === 'object' &&
+    !Object.prototype.hasOwnProperty.call(element, field);
+  if (missing) {
     return { code: 'E_SCHEMA', message: `${path} is required`, path };
   }
   return {

@@ -9,6 +9,7 @@ import { hashPassword } from '../../config/secrets.js';
 import { translate } from '../../dashboard/i18n/index.js';
 import {
   attributeOf,
+  expectAttribute,
   expectFigure,
   foreignCatalogueStrings,
   launchBrowser,
@@ -85,12 +86,12 @@ async function historyOf(w: WatchedPage, gw: TestGateway, range: '1h' | '24h' | 
 }
 
 async function expectChart(view: Locator, source: 'local' | 'influxdb', points: number): Promise<void> {
-  expect(await attributeOf(view, 'history-chart-flow_l_s', 'data-points')).toBe(String(points));
-  expect(await attributeOf(view, 'history-source', 'data-source')).toBe(source);
+  await expectAttribute(view, 'history-chart-flow_l_s', 'data-points', String(points));
+  await expectAttribute(view, 'history-source', 'data-source', source);
   // uPlot drew it: one chart with its canvas in the container.
   await view.getByTestId('history-chart-flow_l_s').locator('.uplot canvas').waitFor();
   // A metric without readings says "no data" instead of drawing zeros.
-  expect(await attributeOf(view, 'history-chart-totaliser_m3', 'data-points')).toBe('0');
+  await expectAttribute(view, 'history-chart-totaliser_m3', 'data-points', '0');
   expect(await view.getByTestId('history-chart-totaliser_m3').textContent()).toBe(
     translate('it', 'history.noData'),
   );
@@ -201,7 +202,12 @@ describe('login and roles in the browser', () => {
         translate('it', 'login.loggedInAs', { user: id, role: translate('it', `login.role.${role}`) }),
       );
       const map = await openView(w, gw.httpUrl, 'map', 'map-view');
-      expect(await attributeOf(map, `map-device-${flowId}`, 'data-state')).toBe('ok');
+      // The map draws its devices after the registry and the room snapshot arrive: wait for it.
+      await waitFor(
+        async () => (await attributeOf(map, `map-device-${flowId}`, 'data-state')) === 'ok',
+        10_000,
+        'the device on the map',
+      );
       const device = await openView(w, gw.httpUrl, `device/${flowId}`, 'device-view');
       await expectFigure(device, 'fig-flow_l_s', 6.5);
       const history = await openView(w, gw.httpUrl, `history/${flowId}?range=1h`, 'history-view');

@@ -9,6 +9,7 @@ import type { Locator } from 'playwright-core';
 import { translate } from '../../dashboard/i18n/index.js';
 import {
   attributeOf,
+  expectAttribute,
   expectFigure,
   foreignCatalogueStrings,
   launchBrowser,
@@ -187,7 +188,7 @@ describe('overview in the browser', () => {
     await expectFigure(device, 'fig-totaliser_m3-today', 12.5);
     await expectFigure(device, 'fig-accepted', 2);
     await expectFigure(device, 'fig-rejected', 1);
-    expect(await attributeOf(device, 'device-last-reject', 'data-code')).toBe('E_RANGE');
+    await expectAttribute(device, 'device-last-reject', 'data-code', 'E_RANGE');
 
     // History: T1 and T2 in one or two 1-minute buckets.
     const minutes = new Set([T1, T2].map((ts) => Math.floor(ts / 60_000))).size;
@@ -197,7 +198,7 @@ describe('overview in the browser', () => {
       10_000,
       'the flow chart',
     );
-    expect(await attributeOf(history, 'history-source', 'data-source')).toBe('local');
+    await expectAttribute(history, 'history-source', 'data-source', 'local');
 
     const quality = await openView(w, gw.httpUrl, 'quality', 'quality-view');
     await expectFigure(quality, 'quality-hour-accepted', accepted);
@@ -213,7 +214,7 @@ describe('overview in the browser', () => {
       10_000,
       'the outbox panel',
     );
-    expect(await attributeOf(quality, 'quality-sink', 'data-health')).toBe('none'); // local-only
+    await expectAttribute(quality, 'quality-sink', 'data-health', 'none'); // local-only
 
     await openView(w, gw.httpUrl, 'overview', 'overview-view');
     w.expectClean();

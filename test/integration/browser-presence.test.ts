@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 import { parseRegistryText } from '../../config/loader.js';
 import {
   attributeOf,
+  expectAttribute,
   expectFigure,
   launchBrowser,
   openPage,
@@ -94,19 +95,19 @@ describe('presence in the browser', () => {
     await devices.publish(id, Date.now(), { flow_l_s: 2.5 });
     await expectState(map, `map-device-${id}`, 'ok', 'on the map');
     await expectState(view, 'device-view', 'ok', 'in the device view');
-    expect(await attributeOf(view.page, 'device-presence', 'data-connected')).toBe('true');
+    await expectAttribute(view.page, 'device-presence', 'data-connected', 'true');
 
     // The link dies: the socket is gone without a DISCONNECT (the broker sends the last will).
     (await devices.client(id)).stream.destroy();
     await expectState(map, `map-device-${id}`, 'offline', 'on the map');
     await expectState(view, 'device-view', 'offline', 'in the device view');
-    expect(await attributeOf(view.page, 'device-presence', 'data-connected')).toBe('false');
+    await expectAttribute(view.page, 'device-presence', 'data-connected', 'false');
     // Its last value stays, marked as not current (truth rules), with its as-of.
     await expectFigure(view.page, 'fig-flow_l_s', 2.5);
     expect(await attributeOf(view.page, 'fig-flow_l_s', 'class')).toContain('is-stale');
     const overview = await openView(map, gw.httpUrl, 'overview', 'overview-view');
     await expectFigure(overview, 'fig-totalFlow', 2.5);
-    expect(await attributeOf(overview, 'fig-totalFlow', 'data-stale')).toBe('true');
+    await expectAttribute(overview, 'fig-totalFlow', 'data-stale', 'true');
     await devices.close(id);
     map.expectClean();
     view.expectClean();
@@ -140,7 +141,7 @@ describe('presence in the browser', () => {
     // Silent for more than 3 × 2 s while connected.
     await expectState(map, `map-device-${id}`, 'stale', 'on the map');
     await expectState(view, 'device-view', 'stale', 'in the device view');
-    expect(await attributeOf(view.page, 'device-presence', 'data-connected')).toBe('true');
+    await expectAttribute(view.page, 'device-presence', 'data-connected', 'true');
     expect((await devices.client(id)).connected).toBe(true);
     await expectFigure(view.page, 'fig-pressure_bar', 4);
 
@@ -222,7 +223,7 @@ describe('a page that loses its server', () => {
     await devices.publish(D.flow2.id, Date.now(), { flow_l_s: 2 });
     await devices.publish(D.weather.id, Date.now(), { temperature_c: -1 });
     await expectFigure(overview, 'fig-totalFlow', 3.5);
-    expect(await attributeOf(overview, 'fig-totalFlow', 'data-stale')).toBe('false');
+    await expectAttribute(overview, 'fig-totalFlow', 'data-stale', 'false');
     // The history kept the reading from before the restart (rollups rebuilt from the outbox).
     const history = await openView(w, gw.httpUrl, `history/${D.weather.id}?range=1h`, 'history-view');
     await waitFor(

@@ -329,3 +329,26 @@ export class Publishers {
     await Promise.all([...this.clients.keys()].map((id) => this.close(id)));
   }
 }
+
+/**
+ * Waits until the `data-*` attribute of the element with this test id equals `expected` (views
+ * render after their snapshot arrives), and fails naming what it last saw.
+ */
+export async function expectAttribute(
+  scope: Page | Locator,
+  testid: string,
+  name: string,
+  expected: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen: string | null = null;
+  while (Date.now() < deadline) {
+    seen = await attributeOf(scope, testid, name);
+    if (seen === expected) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(
+    `${testid} ${name}: expected "${expected}", last seen ${seen === null ? 'nothing' : `"${seen}"`}`,
+  );
+}
