@@ -7,17 +7,11 @@
  * which InfluxDB absorbs (same measurement, tags and timestamp overwrite the point), so the counts
  * below are exact: every good reading once, the bad one only in the dead-letter log.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NormalizedReading } from '../../contract/index.js';
-import { FileDeadLetterLog } from '../../gateway/deadletter.js';
 import { Drainer } from '../../gateway/drainer.js';
-import { silentLogger } from '../../gateway/logger.js';
-import { FileOutbox } from '../../gateway/outbox.js';
 import { InfluxV1Sink } from '../../gateway/sinks/influx-v1.js';
-import { systemClock } from '../../gateway/types.js';
+import { openStorage } from '../support/storage.js';
 import { startInfluxd, type InfluxdHandle } from '../support/influxd.js';
 
 /** A Wednesday morning: far from the weekly shard-group boundary (Thursday 00:00 UTC). */
@@ -44,19 +38,8 @@ const flows = (from: number, to: number): NormalizedReading[] =>
   Array.from({ length: to - from }, (_, k) => flow(from + k));
 
 async function rig(db: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'valley-bad-'));
-  const logger = silentLogger();
-  const clock = systemClock;
-  const outbox = new FileOutbox({ dir: join(dir, 'outbox'), segmentBytes: 1 << 20, clock, logger });
-  const deadLetter = new FileDeadLetterLog({
-    dir: join(dir, 'deadletter'),
-    maxBytes: 1 << 20,
-    deviceBytes: 1 << 18,
-    clock,
-    logger,
-  });
-  await outbox.start();
-  await deadLetter.start();
+  const storage = await openStorage('valley-bad-');
+  const { outbox, deadLetter, clock, logger } = storage;
   const drainer = new Drainer({
     outbox,
     deadLetter,
@@ -69,9 +52,7 @@ async function rig(db: string) {
   });
   cleanups.push(async () => {
     await drainer.stop();
-    await outbox.stop();
-    await deadLetter.stop();
-    await rm(dir, { recursive: true, force: true });
+    await storage.close();
   });
   return { outbox, deadLetter, drainer };
 }

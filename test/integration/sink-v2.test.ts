@@ -5,19 +5,15 @@
  * are on what it received and stored, and on the dead-letter log.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NormalizedReading } from '../../contract/index.js';
 import { FileDeadLetterLog } from '../../gateway/deadletter.js';
 import { Drainer, type DrainerState } from '../../gateway/drainer.js';
 import { toLineProtocol } from '../../gateway/line-protocol.js';
-import { silentLogger } from '../../gateway/logger.js';
 import { FileOutbox } from '../../gateway/outbox.js';
 import { InfluxV2Sink } from '../../gateway/sinks/influx-v2.js';
-import { systemClock } from '../../gateway/types.js';
+import { openStorage, type TestStorage } from '../support/storage.js';
 import { waitFor } from '../support/mqtt.js';
 
 const TOKEN = 'v2-t0ken-for-tests==';
@@ -103,22 +99,11 @@ interface Rig {
   drainer: Drainer;
   states: DrainerState[];
 }
-const open: { rig: Rig; dir: string }[] = [];
+const open: { rig: Rig; storage: TestStorage }[] = [];
 
 async function rig(batchLines: number, backoffMaxMs = BACKOFF_MAX_MS): Promise<Rig> {
-  const dir = await mkdtemp(join(tmpdir(), 'valley-v2-'));
-  const logger = silentLogger();
-  const clock = systemClock;
-  const outbox = new FileOutbox({ dir: join(dir, 'outbox'), segmentBytes: 1 << 20, clock, logger });
-  const deadLetter = new FileDeadLetterLog({
-    dir: join(dir, 'deadletter'),
-    maxBytes: 1 << 20,
-    deviceBytes: 1 << 18,
-    clock,
-    logger,
-  });
-  await outbox.start();
-  await deadLetter.start();
+  const storage = await openStorage('valley-v2-');
+  const { outbox, deadLetter, clock, logger } = storage;
   const states: DrainerState[] = [];
   const drainer = new Drainer({
     outbox,
@@ -136,7 +121,7 @@ async function rig(batchLines: number, backoffMaxMs = BACKOFF_MAX_MS): Promise<R
     onState: (state) => states.push(state),
   });
   const r = { outbox, deadLetter, drainer, states };
-  open.push({ rig: r, dir });
+  open.push({ rig: r, storage });
   return r;
 }
 
@@ -152,11 +137,9 @@ beforeAll(async () => {
 });
 
 afterEach(async () => {
-  for (const { rig: r, dir } of open.splice(0)) {
+  for (const { rig: r, storage } of open.splice(0)) {
     await r.drainer.stop();
-    await r.outbox.stop();
-    await r.deadLetter.stop();
-    await rm(dir, { recursive: true, force: true });
+    await storage.close();
   }
   requests = [];
   stored = [];
