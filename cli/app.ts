@@ -14,6 +14,8 @@ import { LiveRepublisher } from '../gateway/live.js';
 import { DashboardAggregator, feedFromBus } from '../dashboard/aggregate/index.js';
 import { assertDashboardBind } from '../dashboard/auth/access.js';
 import { HttpServer } from '../dashboard/server.js';
+import { DashboardStateStore, PeriodicStateSave } from '../dashboard/state-store.js';
+import { warmStart } from '../dashboard/warm-start.js';
 import { LoginThrottle } from '../broker/login-throttle.js';
 import { InfluxHistory } from '../gateway/history/influx-history.js';
 import { LocalHistory } from '../gateway/history/local-history.js';
@@ -71,6 +73,8 @@ export class Valley {
   /** What /api/history reads: InfluxDB with a sink, else the rollups rebuilt from the outbox. */
   readonly history: HistorySource;
   private readonly localHistory: LocalHistory | undefined;
+  private readonly dashboardState: DashboardStateStore;
+  private readonly dashboardSave: PeriodicStateSave;
   private dashboardFeed: (() => void)[] = [];
   /** With a sink: the outbox cap (holds PUBACKs at VALLEY_OUTBOX_MAX). */
   readonly backpressure: BackpressureOutbox | undefined;
@@ -207,10 +211,16 @@ export class Valley {
       // UV-only (or no) disinfection: free chlorine reads 0 by design, the low limit does not apply.
       chlorinated: (site) => site.disinfection !== 'uv' && site.disinfection !== 'none',
     });
+    this.dashboardState = new DashboardStateStore(settings.dataDir, logger);
+    this.dashboardSave = new PeriodicStateSave(
+      this.dashboardState,
+      () => this.aggregator.save(clock.now()),
+      this.log,
+    );
     const sinkConfig = options.sink;
     this.localHistory =
       sinkConfig.mode === 'local-only'
-        ? new LocalHistory({ outbox: this.outbox, bus: this.bus, registry: () => this.registry, logger })
+        ? new LocalHistory({ bus: this.bus, registry: () => this.registry, logger })
         : undefined;
     this.history =
       this.localHistory ??
@@ -307,7 +317,17 @@ export class Valley {
     // Before the broker: every reading accepted from now on reaches the dashboard and the rollups,
     // and none arrives while the rollups are rebuilt from the outbox.
     try {
-      await this.localHistory?.start();
+      // One pass over the outbox: the dashboard's state after a restart, and the local rollups.
+      const localHistory = this.localHistory;
+      await warmStart({
+        store: this.dashboardState,
+        aggregator: this.aggregator,
+        outbox: this.outbox,
+        ...(localHistory && { rebuild: (reading) => localHistory.rebuild(reading) }),
+        now: () => this.clock.now(),
+        logger: this.log,
+      });
+      this.localHistory?.start();
     } catch (error) {
       await this.stopStorage();
       throw error;
@@ -335,6 +355,7 @@ export class Valley {
       throw error;
     }
     this.alerts.start();
+    this.dashboardSave.start();
     this.live.start();
     await this.reloader?.start();
     this.sinkCheck?.start();
@@ -376,6 +397,8 @@ export class Valley {
     await this.http.stop();
     await this.broker.stopAccepting(remainingMs());
     await this.broker.stop();
+    // After the broker: no reading changes the dashboard any more.
+    await this.dashboardSave.stop();
     if (this.drainer) {
       const drained = await this.drainer.flush(remainingMs(), { whileAnswering: true });
       if (!drained) {

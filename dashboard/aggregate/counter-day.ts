@@ -41,6 +41,21 @@ interface DayRecord {
   profile: Float64Array | null;
 }
 
+/** A day as saved across restarts; the profile's empty slots are null (JSON has no NaN). */
+export interface SavedDay {
+  start: number;
+  base: CounterPoint;
+  last: CounterPoint;
+  profile: (number | null)[] | null;
+}
+
+export interface SavedCounterDay {
+  last: CounterPoint | null;
+  lastRaw: number;
+  today: SavedDay | null;
+  yesterday: SavedDay | null;
+}
+
 export interface DayAmount {
   value: number;
   /** The instant the amount runs to (the latest reading, or the interpolated instant). */
@@ -73,6 +88,42 @@ export class CounterDay {
     this.last = point;
     this.lastRaw = raw;
     return true;
+  }
+
+  /** Everything needed to go on counting after a restart (see dashboard/state-store.ts). */
+  save(): SavedCounterDay {
+    const day = (d: DayRecord | undefined): SavedDay | null =>
+      d === undefined
+        ? null
+        : {
+            start: d.start,
+            base: { ...d.base },
+            last: { ...d.last },
+            profile: d.profile ? Array.from(d.profile, (x) => (Number.isNaN(x) ? null : x)) : null,
+          };
+    return {
+      last: this.last ? { ...this.last } : null,
+      lastRaw: this.lastRaw,
+      today: day(this.today),
+      yesterday: day(this.yesterday),
+    };
+  }
+
+  /** Restores a saved state. A profile of the wrong length (another version) is dropped, not trusted. */
+  load(saved: SavedCounterDay): void {
+    const day = (d: SavedDay | null): DayRecord | undefined => {
+      if (d === null) return undefined;
+      let profile: Float64Array | null = null;
+      if (this.profile) {
+        profile = new Float64Array(SLOTS * 2).fill(NaN);
+        if (d.profile?.length === SLOTS * 2) d.profile.forEach((x, i) => (profile![i] = x ?? NaN));
+      }
+      return { start: d.start, base: { ...d.base }, last: { ...d.last }, profile };
+    };
+    this.last = saved.last ? { ...saved.last } : undefined;
+    this.lastRaw = saved.lastRaw;
+    this.today = day(saved.today);
+    this.yesterday = day(saved.yesterday);
   }
 
   private startDay(start: number, first: CounterPoint): void {

@@ -5,8 +5,8 @@
  */
 import type { KindDefinition, NormalizedReading, RejectMessage } from '../../contract/index.js';
 import type { ResolvedDevice } from '../../config/registry-schema.js';
-import { CounterDay } from './counter-day.js';
-import { MinuteBuckets } from './minute-buckets.js';
+import { CounterDay, type SavedCounterDay } from './counter-day.js';
+import { MinuteBuckets, type MinuteEntry } from './minute-buckets.js';
 import { health, isConnected, newPresence, type Health, type Presence } from './presence.js';
 import { Series } from './series.js';
 
@@ -23,6 +23,22 @@ export interface LastReject {
   message: string;
   path: string | null;
   at: number;
+}
+
+/**
+ * What a device's record keeps across a gateway restart. Not its presence: the restart ended every
+ * session, so presence starts unknown (offline) until the device reconnects.
+ */
+export interface SavedDeviceRecord {
+  kind: string;
+  latest: [string, Sample][];
+  series: [string, [number, number][]][];
+  counters: [string, SavedCounterDay][];
+  buckets: MinuteEntry[];
+  totals: { accepted: number; duplicate: number; rejected: number };
+  lastReading: NormalizedReading | null;
+  lastReject: LastReject | null;
+  lastSeen: number | null;
 }
 
 export class DeviceRecord {
@@ -56,9 +72,6 @@ export class DeviceRecord {
   }
 
   accept(reading: NormalizedReading, now: number): void {
-    this.totals.accepted++;
-    this.buckets.add(reading.receivedAt, now, 'accepted');
-    this.seen(reading.receivedAt);
     // A reading came through a session: until a presence event says otherwise, it is online.
     if (this.presence.session === 'unknown') {
       this.presence = {
@@ -68,6 +81,17 @@ export class DeviceRecord {
         sessionReason: null,
       };
     }
+    this.replay(reading, now);
+  }
+
+  /**
+   * A reading accepted before this process started (read back from the outbox at start): counted
+   * like a live one, but it says nothing about a session, which the restart ended.
+   */
+  replay(reading: NormalizedReading, now: number): void {
+    this.totals.accepted++;
+    this.buckets.add(reading.receivedAt, now, 'accepted');
+    this.seen(reading.receivedAt);
     if (this.lastReading === null || reading.ts >= this.lastReading.ts) this.lastReading = reading;
     const reset = reading.flags?.includes('counter_reset') ?? false;
     for (const [metric, value] of Object.entries(reading.values)) {
@@ -112,6 +136,38 @@ export class DeviceRecord {
     if (this.presence.statusAt !== null && at < this.presence.statusAt) return;
     this.presence = { ...this.presence, status, statusAt: at };
     if (status !== 'offline') this.seen(at);
+  }
+
+  save(): SavedDeviceRecord {
+    return {
+      kind: this.kind.id,
+      latest: [...this.latest].map(([m, sample]) => [m, { ...sample }]),
+      series: [...this.series].map(([m, series]) => [m, series.points()]),
+      counters: [...this.counters].map(([m, counter]) => [m, counter.save()]),
+      buckets: this.buckets.entries(),
+      totals: { ...this.totals },
+      lastReading: this.lastReading,
+      lastReject: this.lastReject && { ...this.lastReject },
+      lastSeen: this.lastSeen,
+    };
+  }
+
+  /** Restores a saved record into this fresh one; metrics outside the kind are ignored. */
+  load(saved: SavedDeviceRecord, now: number): void {
+    const known = (metric: string) => metric in this.kind.metrics;
+    for (const [metric, sample] of saved.latest) if (known(metric)) this.latest.set(metric, { ...sample });
+    for (const [metric, points] of saved.series) {
+      if (!known(metric)) continue;
+      const series = new Series(this.seriesPoints);
+      series.load(points);
+      this.series.set(metric, series);
+    }
+    for (const [metric, state] of saved.counters) this.counters.get(metric)?.load(state);
+    this.buckets.load(saved.buckets, now);
+    Object.assign(this.totals, saved.totals);
+    this.lastReading = saved.lastReading;
+    this.lastReject = saved.lastReject && { ...saved.lastReject };
+    this.lastSeen = saved.lastSeen;
   }
 
   connected(): boolean {

@@ -7,15 +7,20 @@
  * today is left out of both totals, so the two compare the same meters.
  */
 import type { ResolvedDevice } from '../../config/registry-schema.js';
-import { combine, mean, single, total, type Part } from './figure.js';
-import { sameTimePreviousDay } from './rome-time.js';
+import { combine, dayFigure, mean, single, total, type Part } from './figure.js';
+import { previousRomeDay, romeDay, sameTimePreviousDay } from './rome-time.js';
 import type { EnergyCard } from './schemas.js';
 import { amountPart, ofKind, type DeviceView } from './view.js';
 
 const ENERGY = 'energy_import_kwh';
 const BUILDING_KINDS = new Set(['energy_meter', 'heat_meter', 'indoor_climate']);
 
-export function energyCard(municipality: string, views: readonly DeviceView[], now: number): EnergyCard {
+export function energyCard(
+  municipality: string,
+  views: readonly DeviceView[],
+  now: number,
+  countedSince = 0,
+): EnergyCard {
   const meters = ofKind(views, 'energy_meter');
   const energy = new Map(meters.map((v) => [v, meterEnergy(v, now)]));
   const sites = new Map<string, ResolvedDevice['site']>();
@@ -23,15 +28,24 @@ export function energyCard(municipality: string, views: readonly DeviceView[], n
     if (BUILDING_KINDS.has(v.resolved.device.kind)) sites.set(v.resolved.site.id, v.resolved.site);
   const atSite = (list: readonly DeviceView[], site: string) =>
     list.filter((v) => v.resolved.site.id === site);
+  const todayStart = romeDay(now).start;
   const todayOf = (list: readonly DeviceView[]) =>
-    combine(
-      list.map((v) => energy.get(v)?.today ?? null),
-      total,
+    dayFigure(
+      combine(
+        list.map((v) => energy.get(v)?.today ?? null),
+        total,
+      ),
+      todayStart,
+      countedSince,
     );
   const yesterdayOf = (list: readonly DeviceView[]) =>
-    combine(
-      list.map((v) => energy.get(v)?.yesterday ?? null),
-      total,
+    dayFigure(
+      combine(
+        list.map((v) => energy.get(v)?.yesterday ?? null),
+        total,
+      ),
+      previousRomeDay(todayStart).start,
+      countedSince,
     );
   const outdoor = primaryStation(ofKind(views, 'weather'));
   return {

@@ -20,10 +20,10 @@
  * Measured on Node 20 after two days of 5-minute readings: ~14 KB for a water-quality probe
  * (5 metrics, the largest kind), ~10 KB for an energy meter. Active alerts are capped (`maxAlerts`).
  */
-import type { Alert, BusEvents } from '../../contract/index.js';
+import type { Alert, BusEvents, NormalizedReading } from '../../contract/index.js';
 import { getKind } from '../../contract/index.js';
 import type { RegistryIndex } from '../../config/registry-schema.js';
-import { DeviceRecord } from './device-record.js';
+import { DeviceRecord, type SavedDeviceRecord } from './device-record.js';
 import { romeDay } from './rome-time.js';
 import { corridorRoom, deviceRoom, MAP, municipalityRoom, OVERVIEW, parseRoom, QUALITY } from './rooms.js';
 import type { MapState, RoomSnapshot } from './schemas.js';
@@ -41,6 +41,15 @@ export interface AggregatorOptions {
    * disinfection) the low-chlorine alarm does not apply. The registry has no field for it yet.
    */
   chlorinated?: ChlorinatedFn;
+  /** Since when the counts are complete (see the snapshot's `countedSince`); default 0. */
+  countedSince?: number;
+}
+
+/** The engine's state as saved across restarts (dashboard/state-store.ts writes it). */
+export interface SavedDashboard {
+  savedAt: number;
+  countedSince: number;
+  devices: [string, SavedDeviceRecord][];
 }
 
 export class DashboardAggregator {
@@ -54,8 +63,11 @@ export class DashboardAggregator {
   private readonly lastStates = new Map<string, MapState>();
   private lastDay: string | undefined;
   private lastMinute: number | undefined;
+  /** See the snapshot's `countedSince`. */
+  countedSince: number;
 
   constructor(options: AggregatorOptions) {
+    this.countedSince = options.countedSince ?? 0;
     this.seriesPoints = options.seriesPoints ?? 120;
     this.maxAlerts = options.maxAlerts ?? 500;
     this.chlorinated = options.chlorinated ?? (() => true);
@@ -91,6 +103,36 @@ export class DashboardAggregator {
     if (!record) return;
     for (const reading of event.readings) record.accept(reading, now);
     this.touch(record);
+  }
+
+  /** A reading accepted before this process started (replayed from the outbox at start). */
+  replay(reading: NormalizedReading, now: number): void {
+    const record = this.records.get(reading.deviceId);
+    if (!record) return;
+    record.replay(reading, now);
+    this.touch(record);
+  }
+
+  /** The state to save: everything but presence and alerts, which a restart resets anyway. */
+  save(now: number): SavedDashboard {
+    return {
+      savedAt: now,
+      countedSince: this.countedSince,
+      devices: [...this.records].map(([id, record]) => [id, record.save()]),
+    };
+  }
+
+  /**
+   * Restores a saved state into the fresh engine (call before any event). Devices no longer in
+   * the registry, or whose kind changed, start empty.
+   */
+  restore(saved: SavedDashboard, now: number): void {
+    this.countedSince = saved.countedSince;
+    for (const [id, state] of saved.devices) {
+      const record = this.records.get(id);
+      if (record && record.kind.id === state.kind) record.load(state, now);
+    }
+    for (const room of this.rooms()) this.dirty.add(room);
   }
 
   onDuplicate(event: BusEvents['readings.duplicate'], now: number): void {
@@ -152,10 +194,16 @@ export class DashboardAggregator {
     const parsed = parseRoom(room);
     if (!parsed) return null;
     const frame = new snap.Frame(
-      { index: this.index, records: this.records, alerts: this.alerts, chlorinated: this.chlorinated },
+      {
+        index: this.index,
+        records: this.records,
+        alerts: this.alerts,
+        chlorinated: this.chlorinated,
+        countedSince: this.countedSince,
+      },
       now,
     );
-    const base = { room, at: now, day: romeDay(now).key };
+    const base = { room, at: now, day: romeDay(now).key, countedSince: this.countedSince };
     switch (parsed.type) {
       case 'overview':
         return { type: 'overview', ...base, data: snap.overview(frame) };

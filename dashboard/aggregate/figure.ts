@@ -52,6 +52,14 @@ export function none(expected: number): Figure {
   return { value: null, asOf: null, devices: 0, expected, stale: false };
 }
 
+/**
+ * A day figure (the Rome day starting at `dayStart`) when the counting began after the day did:
+ * marked with when it began, so a partial total is never shown as the day's.
+ */
+export function dayFigure(figure: Figure, dayStart: number, countedSince: number): Figure {
+  return figure.value !== null && countedSince > dayStart ? { ...figure, countedSince } : figure;
+}
+
 /** A figure computed from another one's value, keeping its as-of and provenance. */
 export function derive(figure: Figure, f: (value: number) => number): Figure {
   return figure.value === null ? figure : { ...figure, value: f(figure.value) };

@@ -25,6 +25,11 @@ export function emptyCounts(): WindowCounts {
   return { accepted: 0, duplicate: 0, rejected: 0, codes: {} };
 }
 
+/** One minute's counts, as saved across restarts (by code name, so a new code cannot shift them). */
+export interface MinuteEntry extends WindowCounts {
+  minute: number;
+}
+
 export class MinuteBuckets {
   private readonly minutes = new Float64Array(WINDOW_MINUTES).fill(-1);
   private readonly counts = new Uint32Array(WINDOW_MINUTES * FIELDS);
@@ -51,15 +56,50 @@ export class MinuteBuckets {
     for (let slot = 0; slot < WINDOW_MINUTES; slot++) {
       const minute = this.minutes[slot] as number;
       if (minute <= current - WINDOW_MINUTES || minute > current) continue;
-      const base = slot * FIELDS;
-      into.accepted += this.counts[base] as number;
-      into.duplicate += this.counts[base + 1] as number;
-      into.rejected += this.counts[base + 2] as number;
-      REJECT_CODES.forEach((code, i) => {
-        const n = this.counts[base + 3 + i] as number;
-        if (n > 0) into.codes[code] = (into.codes[code] ?? 0) + n;
-      });
+      this.addSlot(slot, into);
     }
     return into;
+  }
+
+  /** The minutes that hold counts, for saving. */
+  entries(): MinuteEntry[] {
+    const out: MinuteEntry[] = [];
+    for (let slot = 0; slot < WINDOW_MINUTES; slot++) {
+      const minute = this.minutes[slot] as number;
+      if (minute < 0) continue;
+      const counts = emptyCounts();
+      this.addSlot(slot, counts);
+      out.push({ minute, ...counts });
+    }
+    return out;
+  }
+
+  /** Restores saved minutes; those outside the window ending at `now` are dropped by `add`. */
+  load(entries: readonly MinuteEntry[], now: number): void {
+    for (const e of entries) {
+      const at = e.minute * 60_000;
+      if (e.accepted > 0) this.add(at, now, 'accepted', e.accepted);
+      if (e.duplicate > 0) this.add(at, now, 'duplicate', e.duplicate);
+      // Rejected per code, so the code counts come back with it; a code this version no longer
+      // knows still counts as rejected.
+      let coded = 0;
+      for (const [code, n] of Object.entries(e.codes)) {
+        if (!CODE_FIELD.has(code) || n === undefined || n <= 0) continue;
+        this.add(at, now, 'rejected', n, code as RejectCode);
+        coded += n;
+      }
+      if (e.rejected > coded) this.add(at, now, 'rejected', e.rejected - coded);
+    }
+  }
+
+  private addSlot(slot: number, into: WindowCounts): void {
+    const base = slot * FIELDS;
+    into.accepted += this.counts[base] as number;
+    into.duplicate += this.counts[base + 1] as number;
+    into.rejected += this.counts[base + 2] as number;
+    REJECT_CODES.forEach((code, i) => {
+      const n = this.counts[base + 3 + i] as number;
+      if (n > 0) into.codes[code] = (into.codes[code] ?? 0) + n;
+    });
   }
 }

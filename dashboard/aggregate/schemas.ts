@@ -22,6 +22,11 @@ export const figureSchema = z.object({
   devices: count,
   expected: count,
   stale: z.boolean(),
+  /**
+   * Day figures only: the gateway has counted since this instant, after the day began (see the
+   * snapshot's `countedSince`), so the figure covers part of the day. Absent when it is complete.
+   */
+  countedSince: ms.optional(),
 });
 export type Figure = z.infer<typeof figureSchema>;
 
@@ -249,6 +254,13 @@ const envelope = <T extends string, S extends z.ZodType>(type: T, data: S) =>
     at: ms,
     /** The Europe/Rome day "today" refers to, `YYYY-MM-DD`. */
     day: z.string(),
+    /**
+     * Since when the counts are complete: day totals, accepted/duplicate/rejected totals and the
+     * last hour count only what the gateway saw from this instant on (a first start, or a data
+     * directory whose saved dashboard state was lost). A day figure of a day that began before it
+     * is partial, and the page says so.
+     */
+    countedSince: ms,
     data,
   });
 

@@ -37,6 +37,11 @@ export class Series {
     return this.times.map((ts, i) => [ts, this.values[i] as number]);
   }
 
+  /** Restores points saved with `points()` (oldest first); the capacity still applies. */
+  load(points: readonly (readonly [number, number])[]): void {
+    for (const [ts, value] of points) this.add(ts, value);
+  }
+
   get length(): number {
     return this.times.length;
   }

@@ -30,6 +30,8 @@ export interface EngineState {
   /** Active alerts by id. */
   alerts: ReadonlyMap<string, Alert>;
   chlorinated: ChlorinatedFn;
+  /** Since when the counts are complete (day figures of an earlier day are marked partial). */
+  countedSince: number;
 }
 
 const SEVERITY_RANK: Record<Alert['severity'], number> = { critical: 0, warning: 1, info: 2 };
@@ -78,8 +80,9 @@ export class Frame {
     const views = [...this.records.values()]
       .filter((r) => r.resolved.corridor === corridor && r.resolved.municipality.id === municipality)
       .map((r) => this.view(r));
-    if (corridor === 'water') return waterCard(municipality, views, this.now, this.state.chlorinated);
-    if (corridor === 'energy') return energyCard(municipality, views, this.now);
+    const { chlorinated, countedSince } = this.state;
+    if (corridor === 'water') return waterCard(municipality, views, this.now, chlorinated, countedSince);
+    if (corridor === 'energy') return energyCard(municipality, views, this.now, countedSince);
     if (corridor === 'mobility') return mobilityCard(municipality, views);
     return null; // a corridor the dashboard has no card for yet
   }

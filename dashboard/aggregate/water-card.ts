@@ -1,6 +1,7 @@
 /** The water card of one municipality: what the network technician looks at first. */
 import type { Site } from '../../config/registry-schema.js';
-import { combine, lowest, single, total, type Part } from './figure.js';
+import { combine, dayFigure, lowest, single, total, type Part } from './figure.js';
+import { romeDay } from './rome-time.js';
 import type { WaterCard } from './schemas.js';
 import { amountPart, ofKind, ref, type DeviceView } from './view.js';
 import { QUALITY_METRICS, qualityBreaches, type QualityMetric } from './water-quality.js';
@@ -13,6 +14,7 @@ export function waterCard(
   views: readonly DeviceView[],
   now: number,
   chlorinated: ChlorinatedFn = () => true,
+  countedSince = 0,
 ): WaterCard {
   const flows = ofKind(views, 'water_flow');
   const pressures = ofKind(views, 'water_pressure').map((v) => ({
@@ -33,9 +35,13 @@ export function waterCard(
       flows.map((v) => v.part('flow_l_s')),
       total,
     ),
-    volumeToday_m3: combine(
-      flows.map((v) => amountPart(v.counter('totaliser_m3')?.dayTotal(now) ?? null, v)),
-      total,
+    volumeToday_m3: dayFigure(
+      combine(
+        flows.map((v) => amountPart(v.counter('totaliser_m3')?.dayTotal(now) ?? null, v)),
+        total,
+      ),
+      romeDay(now).start,
+      countedSince,
     ),
     lowestPressure_bar: { ...lowestPressure, deviceId: atLowest?.id ?? null },
     reservoirs: ofKind(views, 'water_level').map((v) => ({

@@ -35,6 +35,7 @@ export const en: Catalogue = {
   'figure.noData': 'no data',
   'figure.partial': '{devices} of {expected} devices',
   'figure.stale': 'value not up to date',
+  'figure.countedSince': 'partial: counted since {time}',
 
   'water.totalFlow': 'Total flow',
   'water.volumeToday': 'Volume today',
@@ -180,7 +181,7 @@ export const en: Catalogue = {
 
   'quality.title': 'Data quality',
   'quality.lastHour': 'Last hour',
-  'quality.total': 'Since start',
+  'quality.total': 'Since {time}',
   'quality.accepted': 'Accepted',
   'quality.duplicate': 'Duplicates',
   'quality.rejected': 'Rejected',

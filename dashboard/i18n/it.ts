@@ -39,6 +39,7 @@ export const it = {
   'figure.noData': 'nessun dato',
   'figure.partial': '{devices} di {expected} dispositivi',
   'figure.stale': 'valore non aggiornato',
+  'figure.countedSince': 'parziale: conteggio dalle {time}',
 
   'water.totalFlow': 'Portata totale',
   'water.volumeToday': 'Volume erogato oggi',
@@ -184,7 +185,7 @@ export const it = {
 
   'quality.title': 'Qualità dei dati',
   'quality.lastHour': 'Ultima ora',
-  'quality.total': 'Dall’avvio',
+  'quality.total': 'Dal {time}',
   'quality.accepted': 'Accettate',
   'quality.duplicate': 'Duplicate',
   'quality.rejected': 'Rifiutate',

@@ -1,8 +1,10 @@
 /**
  * History in local-only mode: the outbox is the store (DESIGN), so the rollups are rebuilt from
- * its retained segments at start and then follow 'readings.accepted'. Start it after the outbox
- * and before the broker: no reading can be accepted while the segments are read, so none is
- * counted twice (once from disk, once from the bus) and none is missed.
+ * its retained segments at start (the composition root reads them once and hands each reading to
+ * `rebuild`, together with the dashboard's warm start) and then follow 'readings.accepted'.
+ * Rebuild and start it after the outbox and before the broker: no reading can be accepted while
+ * the segments are read, so none is counted twice (once from disk, once from the bus) and none is
+ * missed.
  */
 import type { Bus, NormalizedReading } from '../../contract/index.js';
 import type { RegistryIndex } from '../../config/registry-schema.js';
@@ -11,7 +13,6 @@ import { Rollups } from './rollups.js';
 import { HISTORY_RANGES, type HistoryPoint, type HistoryRequest, type HistorySource } from './source.js';
 
 export interface LocalHistoryDeps {
-  outbox: { readAll(): AsyncIterable<readonly NormalizedReading[]> };
   bus: Pick<Bus, 'on'>;
   registry: () => RegistryIndex;
   logger: Logger;
@@ -28,25 +29,21 @@ export class LocalHistory implements HistorySource {
     this.rollups = new Rollups(deps.registry());
   }
 
-  async start(): Promise<void> {
-    const { outbox, bus, registry } = this.deps;
-    const started = performance.now();
-    this.rollups.setRegistry(registry());
-    let records = 0;
-    for await (const chunk of outbox.readAll()) {
-      for (const reading of chunk) this.rollups.add(reading);
-      records += chunk.length;
-    }
+  /** A reading read back from the outbox at start (before `start`). */
+  rebuild(reading: NormalizedReading): void {
+    this.rollups.add(reading);
+  }
+
+  /** Follows the bus from now on. */
+  start(): void {
+    const { bus, registry } = this.deps;
     this.off = [
       bus.on('readings.accepted', (event) => {
         for (const reading of event.readings) this.rollups.add(reading);
       }),
       bus.on('registry.reloaded', () => this.rollups.setRegistry(registry())),
     ];
-    this.log.info(
-      { records, metrics: this.rollups.metricCount, ms: Math.round(performance.now() - started) },
-      'history rollups rebuilt from the outbox',
-    );
+    this.log.info({ metrics: this.rollups.metricCount }, 'history rollups rebuilt from the outbox');
   }
 
   stop(): void {

@@ -6,12 +6,13 @@
 import { STALE_INTERVALS } from '../../../aggregate/presence.js';
 import type { DeviceData } from '../../../aggregate/schemas.js';
 import { deviceRoom } from '../../../aggregate/rooms.js';
+import { romeDay } from '../../../aggregate/rome-time.js';
 import { formatDateTime, formatMeasure, formatNumber } from '../../../i18n/index.js';
 import type { Ctx, View } from '../context.js';
 import { h } from '../dom.js';
 import { kindLabel, metricLabel, t, tk } from '../i18n.js';
 import { href } from '../router.js';
-import { asOfEl, figureClass, marks } from './figure.js';
+import { asOfEl, countedSinceMark, figureClass, marks } from './figure.js';
 import { stateIcon } from './icons.js';
 import { alertItem } from './overview.js';
 import { loading } from './shell.js';
@@ -32,12 +33,12 @@ export function deviceView(id: string): View {
         );
       }
       if (!snap) return loading('device-view');
-      return render(ctx, snap.data);
+      return render(ctx, snap.data, snap.countedSince);
     },
   };
 }
 
-function render(ctx: Ctx, data: DeviceData): HTMLElement {
+function render(ctx: Ctx, data: DeviceData, countedSince: number): HTMLElement {
   const d = data.device;
   return h(
     'div',
@@ -82,7 +83,13 @@ function render(ctx: Ctx, data: DeviceData): HTMLElement {
         t('device.showHistory'),
       ),
     ),
-    h('div', { class: 'device-grid' }, presenceEl(ctx, data), lastReadingEl(ctx, data), countsEl(ctx, data)),
+    h(
+      'div',
+      { class: 'device-grid' },
+      presenceEl(ctx, data),
+      lastReadingEl(ctx, data),
+      countsEl(ctx, data, countedSince),
+    ),
     data.alerts.length
       ? h(
           'section',
@@ -92,7 +99,11 @@ function render(ctx: Ctx, data: DeviceData): HTMLElement {
         )
       : null,
     h('h2', null, t('device.metrics')),
-    h('div', { class: 'metrics' }, ...data.metrics.map((m) => metricEl(ctx, d.kind, degraded(ctx, data), m))),
+    h(
+      'div',
+      { class: 'metrics' },
+      ...data.metrics.map((m) => metricEl(ctx, d.kind, degraded(ctx, data), m, countedSince)),
+    ),
   );
 }
 
@@ -188,7 +199,7 @@ function lastReadingEl(ctx: Ctx, data: DeviceData): HTMLElement {
   );
 }
 
-function countsEl(ctx: Ctx, data: DeviceData): HTMLElement {
+function countsEl(ctx: Ctx, data: DeviceData, countedSince: number): HTMLElement {
   const row = (label: string, name: 'accepted' | 'duplicate' | 'rejected') =>
     h(
       'tr',
@@ -220,7 +231,11 @@ function countsEl(ctx: Ctx, data: DeviceData): HTMLElement {
           'tr',
           null,
           h('td'),
-          h('th', { scope: 'col' }, t('quality.total')),
+          h(
+            'th',
+            { scope: 'col', 'data-counted-since': String(countedSince) },
+            t('quality.total', { time: formatDateTime(countedSince, ctx.locale) }),
+          ),
           h('th', { scope: 'col' }, t('quality.lastHour')),
         ),
       ),
@@ -260,7 +275,13 @@ function countsEl(ctx: Ctx, data: DeviceData): HTMLElement {
   );
 }
 
-function metricEl(ctx: Ctx, kind: string, degraded: boolean, m: DeviceData['metrics'][number]): HTMLElement {
+function metricEl(
+  ctx: Ctx,
+  kind: string,
+  degraded: boolean,
+  m: DeviceData['metrics'][number],
+  countedSince: number,
+): HTMLElement {
   const figure = {
     value: m.value,
     asOf: m.asOf,
@@ -285,6 +306,7 @@ function metricEl(ctx: Ctx, kind: string, degraded: boolean, m: DeviceData['metr
           'div',
           { class: 'fig-note', 'data-testid': `fig-${m.metric}-today`, 'data-value': m.today },
           t('device.today', { value: formatMeasure(m.today, m.unit, ctx.locale) }),
+          countedSince > romeDay(ctx.now).start ? [' · ', countedSinceMark(countedSince, ctx)] : null,
         ),
     h('div', { class: 'fig-meta' }, asOfEl(m.asOf, ctx), ...marks(figure, ctx)),
     sparkline(m.series, m.unit, ctx.locale, t('device.sparkline', { count: m.series.length })),

@@ -57,9 +57,19 @@ export function marks(figure: Figure, ctx: Ctx): Child[] {
       ),
     );
   }
+  if (figure.countedSince !== undefined) out.push(countedSinceMark(figure.countedSince, ctx));
   if (figure.stale) out.push(h('span', { class: 'mark-stale' }, pauseIcon(), t('figure.stale')));
   if (ctx.connection !== 'live') out.push(h('span', { class: 'mark-notlive' }, t('connection.notLive')));
   return out;
+}
+
+/** "Partial: counted since 03:10": the gateway has no record of the day before that instant. */
+export function countedSinceMark(countedSince: number, ctx: Ctx): HTMLElement {
+  return h(
+    'span',
+    { class: 'mark-partial', 'data-counted-since': String(countedSince) },
+    t('figure.countedSince', { time: shortAsOf(countedSince, ctx) }),
+  );
 }
 
 export function asOfEl(asOf: number | null, ctx: Ctx): HTMLElement {

@@ -12,7 +12,7 @@ import { api } from '../api.js';
 import type { Ctx, View } from '../context.js';
 import { h } from '../dom.js';
 import { kindLabel, t, tk } from '../i18n.js';
-import { shortAsOf } from './figure.js';
+import { countedSinceMark, shortAsOf } from './figure.js';
 import { stateIcon } from './icons.js';
 import { alertItem } from './overview.js';
 import { loading } from './shell.js';
@@ -57,7 +57,7 @@ export function qualityView(): View {
         h(
           'div',
           { class: 'panels' },
-          lastHourEl(ctx, data.lastHour),
+          lastHourEl(ctx, data.lastHour, snap.countedSince),
           codesEl(ctx, data.lastHour),
           outboxEl(ctx, status, statusError),
           sinkEl(ctx, status),
@@ -72,7 +72,7 @@ export function qualityView(): View {
   };
 }
 
-function lastHourEl(ctx: Ctx, c: Counts): HTMLElement {
+function lastHourEl(ctx: Ctx, c: Counts, countedSince: number): HTMLElement {
   const all = c.accepted + c.rejected;
   const item = (name: keyof Omit<Counts, 'codes'>) =>
     h(
@@ -86,6 +86,8 @@ function lastHourEl(ctx: Ctx, c: Counts): HTMLElement {
     { class: 'panel' },
     h('h2', null, t('quality.lastHour')),
     h('div', { class: 'stats' }, item('accepted'), item('duplicate'), item('rejected')),
+    // The hour reaches back before the gateway started counting: say the counts are partial.
+    countedSince > ctx.now - 3_600_000 ? h('p', null, countedSinceMark(countedSince, ctx)) : null,
     all > 0
       ? h(
           'p',
