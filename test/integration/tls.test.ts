@@ -190,6 +190,20 @@ describe('TLS listeners (loopback bind)', () => {
     expect(gw.valley.broker.connectedDevices()).not.toContain(id);
   });
 
+  it('applies the packet-size guard to MQTT over TLS: an oversized packet ends its connection only', async () => {
+    const before = gw.valley.broker.counts.sizeGuardDrops;
+    const big = await device(gw.mqttsUrl!, certs.ca, 'indoor');
+    const closed = new Promise<void>((resolve) => big.once('close', () => resolve()));
+    big.publish(`sensors/${TEST_DEVICES.indoor.id}/readings`, Buffer.alloc(1024 * 1024 + 1024, 0x20), {
+      qos: 1,
+    });
+    await closed;
+    expect(gw.valley.broker.counts.sizeGuardDrops).toBe(before + 1);
+    const other = await device(gw.mqttsUrl!, certs.ca, 'pressure');
+    await publishAcked(other, `sensors/${TEST_DEVICES.pressure.id}/readings`, reading(4.75));
+    expect(await pressuresInOutbox(gw, TEST_DEVICES.pressure.id)).toContain(4.75);
+  });
+
   it('acknowledges a reading over MQTT over secure WebSocket', async () => {
     const client = await device(gw.wssUrl!, certs.ca, 'energy');
     await publishAcked(
