@@ -3,14 +3,12 @@
  * presence. Every `readings` publish is handed to `ingest()` inside authorizePublish, which Aedes
  * waits for before it sends the QoS 1 PUBACK: the ack means durable.
  */
-import { once } from 'node:events';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes';
-import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
+import type { TlsMaterial } from '../config/tls.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
 import { type Identity, maySubscribe, publishDecision } from './acl.js';
@@ -19,13 +17,10 @@ import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
 import { Sessions } from './sessions.js';
+import { Listeners, type ListenerSettings } from './listeners.js';
 import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
-export interface BrokerSettings {
-  bind: string;
-  mqttPort: number;
-  wsPort: number;
-  maxPacketBytes: number;
+export interface BrokerSettings extends ListenerSettings {
   loginDelayBaseMs: number;
   loginDelayMaxMs: number;
 }
@@ -38,6 +33,8 @@ export interface BrokerDeps {
   clock: Clock;
   logger: Logger;
   settings: BrokerSettings;
+  /** With a certificate: MQTT over TLS and over secure WebSocket too. */
+  tls?: TlsMaterial | undefined;
 }
 
 export interface BrokerCounts {
@@ -47,13 +44,9 @@ export interface BrokerCounts {
   lastGuardDrop?: GuardViolation & { address: string };
 }
 
-/** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
-const TCP_KEEPALIVE_MS = 30_000;
-
 export class Broker {
   private aedes: Aedes | undefined;
-  private tcp: net.Server | undefined;
-  private ws: WebSocketServer | undefined;
+  private listeners: Listeners | undefined;
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly sessions = new Sessions();
   private readonly throttle: LoginThrottle;
@@ -117,42 +110,37 @@ export class Broker {
       this.log.debug({ clientId: client.id, err: err.message }, 'connection error before CONNECT completed');
     });
 
-    this.tcp = net.createServer((socket) => {
-      socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
-      socket.setNoDelay(true);
-      this.handle(socket, socket.remoteAddress ?? 'unknown');
-    });
-    this.tcp.on('error', (err) => this.log.error({ err }, 'MQTT TCP listener error'));
-    await listen(this.tcp, settings.mqttPort, settings.bind, 'VALLEY_MQTT_PORT / --mqtt-port');
-
-    this.ws = new WebSocketServer({
-      host: settings.bind,
-      port: settings.wsPort,
-      path: '/mqtt',
-      maxPayload: settings.maxPacketBytes,
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.ws!.once('listening', resolve);
-      this.ws!.once('error', (err) =>
-        reject(portError(err, settings.bind, settings.wsPort, 'VALLEY_WS_PORT / --ws-port')),
-      );
-    });
-    this.ws.on('error', (err) => this.log.error({ err }, 'MQTT WebSocket listener error'));
-    this.ws.on('connection', (socket, req: IncomingMessage) => {
-      req.socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
-      const stream = createWebSocketStream(socket);
-      stream.on('error', () => socket.terminate());
-      this.handle(stream, req.socket.remoteAddress ?? 'unknown', req);
-    });
+    this.listeners = new Listeners(
+      settings,
+      this.deps.tls,
+      (stream, address, req) => this.handle(stream, address, req),
+      this.log,
+    );
+    await this.listeners.start();
     this.accepting = true;
   }
 
   get mqttAddress(): AddressInfo {
-    return this.tcp!.address() as AddressInfo;
+    return this.listeners!.mqttAddress;
   }
 
   get wsAddress(): AddressInfo {
-    return this.ws!.address() as AddressInfo;
+    return this.listeners!.wsAddress;
+  }
+
+  /** MQTT over TLS; undefined without a certificate. */
+  get mqttsAddress(): AddressInfo | undefined {
+    return this.listeners?.mqttsAddress;
+  }
+
+  /** MQTT over secure WebSocket; undefined without a certificate. */
+  get wssAddress(): AddressInfo | undefined {
+    return this.listeners?.wssAddress;
+  }
+
+  /** A renewed certificate (SIGHUP) for the connections that come next. */
+  setSecureContext(material: TlsMaterial): void {
+    this.listeners?.setSecureContext(material);
   }
 
   get listening(): boolean {
@@ -191,8 +179,7 @@ export class Broker {
    */
   async stopAccepting(graceMs: number): Promise<void> {
     this.accepting = false;
-    this.tcp?.close();
-    this.ws?.close();
+    this.listeners?.stopAccepting();
     this.connections.holdAll();
     if (this.inFlight === 0) return;
     if (graceMs > 0) this.log.info({ inFlight: this.inFlight, graceMs }, 'finishing the acks in flight');
@@ -209,12 +196,11 @@ export class Broker {
     for (const timer of this.pendingTimers) clearTimeout(timer);
     this.pendingTimers.clear();
     await this.connections.endAll();
-    for (const client of this.ws?.clients ?? []) client.terminate();
+    this.listeners?.dropRemaining();
     const aedes = this.aedes;
     if (aedes && !aedes.closed) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const done of this.lateAtShutdown) done(new Error('the gateway is shutting down'));
     this.lateAtShutdown.clear();
-    if (this.tcp?.listening) await once(this.tcp, 'close');
   }
 
   private handle(stream: import('node:stream').Duplex, address: string, req?: IncomingMessage): void {
@@ -381,22 +367,4 @@ export class Broker {
       reason,
     });
   }
-}
-
-async function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(portError(err, host, port, setting)));
-    server.listen(port, host, () => resolve());
-  });
-}
-
-function portError(err: Error, host: string, port: number, setting: string): Error {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EADDRINUSE')
-    return new Error(`port ${port} on ${host} is already in use; choose another with ${setting}`);
-  if (code === 'EACCES')
-    return new Error(`not allowed to listen on ${host}:${port}; choose another port with ${setting}`);
-  if (code === 'EADDRNOTAVAIL')
-    return new Error(`address ${host} is not available on this host; check VALLEY_BIND / --bind`);
-  return err;
 }

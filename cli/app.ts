@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings, SinkConfig } from '../config/settings.js';
+import { certificateValidTo, type TlsMaterial } from '../config/tls.js';
 import { Broker } from '../broker/broker.js';
 import { SystemAlerts } from '../gateway/alerts/system-alerts.js';
 import { BackpressureOutbox } from '../gateway/backpressure.js';
@@ -57,6 +58,8 @@ export interface ValleyOptions {
   registryPath?: string;
   /** How often system alert conditions are sampled; default 1 s. */
   alertCheckIntervalMs?: number;
+  /** Read and checked by loadTlsMaterial: MQTTS, WSS and HTTPS listen too. */
+  tls?: TlsMaterial;
 }
 
 export class Valley {
@@ -168,6 +171,7 @@ export class Valley {
       clock,
       logger,
       settings,
+      tls: options.tls,
     });
     const publish = this.broker.publish.bind(this.broker);
     this.alerts = new SystemAlerts({
@@ -242,6 +246,7 @@ export class Valley {
       history: this.history,
       // Its own table: dashboard logins and MQTT logins are separate doors with separate counts.
       loginThrottle: new LoginThrottle(clock, settings.loginDelayBaseMs, settings.loginDelayMaxMs),
+      tls: options.tls,
     });
     this.stats = new StatsReporter(
       () => {
@@ -272,6 +277,13 @@ export class Valley {
   /** SIGHUP: re-read the registry file now (no-op without `registryPath`). Never rejects. */
   reloadRegistry(): Promise<void> {
     return this.reloader?.reload() ?? Promise.resolve();
+  }
+
+  /** SIGHUP with TLS on: a renewed certificate (already checked) for new connections. */
+  reloadTls(material: TlsMaterial): void {
+    this.broker.setSecureContext(material);
+    this.http.setSecureContext(material);
+    this.log.info({ certificateValidTo: certificateValidTo(material) }, 'TLS certificate reloaded');
   }
 
   /** The snapshot behind /api/status and /readyz. */
@@ -373,6 +385,7 @@ export class Valley {
           : 'local-only (no InfluxDB configured; the outbox is the store)',
         devices: this.registry.devices.size,
         dataDir: settings.dataDir,
+        ...(this.options.tls && this.tlsAddresses(this.options.tls)),
       },
       'Valley Telemetry gateway started',
     );
@@ -414,6 +427,17 @@ export class Valley {
     await this.stopStorage();
     this.stats.report();
     this.log.info('Valley Telemetry gateway stopped');
+  }
+
+  private tlsAddresses(material: TlsMaterial): Record<string, string> {
+    const mqtts = this.broker.mqttsAddress!;
+    const wss = this.broker.wssAddress!;
+    return {
+      mqtts: `mqtts://${mqtts.address}:${mqtts.port}`,
+      wss: `wss://${wss.address}:${wss.port}/mqtt`,
+      https: this.http.httpsUrl!,
+      certificateValidTo: certificateValidTo(material),
+    };
   }
 
   private async stopStorage(): Promise<void> {

@@ -8,6 +8,7 @@ import {
   RegistryError,
 } from '../config/loader.js';
 import { SETTING_DEFS, SettingsError, resolveSettings, settingsSchema } from '../config/settings.js';
+import { loadTlsMaterial, TlsFilesError, type TlsMaterial } from '../config/tls.js';
 import { formatDuration, formatSize } from '../config/duration.js';
 import { createLogger } from '../gateway/logger.js';
 import { Valley } from './app.js';
@@ -92,8 +93,25 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     }
     throw error;
   }
+  let tls: TlsMaterial | undefined;
+  try {
+    tls = await loadTlsMaterial(settings);
+  } catch (error) {
+    if (error instanceof TlsFilesError) {
+      out.error(`valley start: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
 
-  const valley = new Valley({ settings, sink, registry, logger, registryPath: settings.registryPath });
+  const valley = new Valley({
+    settings,
+    sink,
+    registry,
+    logger,
+    registryPath: settings.registryPath,
+    ...(tls && { tls }),
+  });
   try {
     await valley.start();
   } catch (error) {
@@ -133,5 +151,19 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     process.on('SIGHUP', () => {
       if (!stopping) void valley.reloadRegistry();
     });
+    // SIGHUP also re-reads a renewed certificate (certbot and friends replace the files); a bad
+    // file is logged and the certificate in use stays.
+    if (tls)
+      process.on('SIGHUP', () => {
+        if (stopping) return;
+        loadTlsMaterial(settings).then(
+          (material) => material && valley.reloadTls(material),
+          (error: unknown) =>
+            logger.error(
+              { err: (error as Error).message },
+              'TLS reload refused; the current certificate stays',
+            ),
+        );
+      });
   });
 }

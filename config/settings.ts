@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from './duration.js';
+import { tlsSettingProblems } from './tls.js';
 
 type Parse = 'string' | 'port' | 'int' | 'duration' | 'size' | 'bool' | 'level';
 
@@ -190,6 +191,48 @@ export const SETTING_DEFS = {
     parse: 'duration',
     help: 'dashboard: a login session unused this long ends',
   },
+  mqttsPort: {
+    env: 'VALLEY_MQTTS_PORT',
+    flag: 'mqtts-port',
+    parse: 'port',
+    help: 'MQTT over TLS (with a cert)',
+  },
+  wssPort: {
+    env: 'VALLEY_WSS_PORT',
+    flag: 'wss-port',
+    parse: 'port',
+    help: 'MQTT over secure WebSocket, path /mqtt (with a cert)',
+  },
+  httpsPort: {
+    env: 'VALLEY_HTTPS_PORT',
+    flag: 'https-port',
+    parse: 'port',
+    help: 'dashboard and API over HTTPS (with a cert)',
+  },
+  tlsCert: {
+    env: 'VALLEY_TLS_CERT',
+    flag: 'tls-cert',
+    parse: 'string',
+    help: 'PEM certificate (chain): turns on MQTTS, WSS and HTTPS',
+  },
+  tlsKey: {
+    env: 'VALLEY_TLS_KEY',
+    flag: 'tls-key',
+    parse: 'string',
+    help: 'PEM private key of that certificate',
+  },
+  tlsCa: {
+    env: 'VALLEY_TLS_CA',
+    flag: 'tls-ca',
+    parse: 'string',
+    help: 'PEM intermediate certificates sent with it',
+  },
+  plaintextPublic: {
+    env: 'VALLEY_PLAINTEXT_PUBLIC',
+    flag: 'plaintext-public',
+    parse: 'bool',
+    help: 'with TLS: plain MQTT, WebSocket and HTTP also on VALLEY_BIND, not only on 127.0.0.1',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -274,6 +317,16 @@ export const settingsSchema = z.strictObject({
   pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
   // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
   sessionIdleMs: duration(60_000).default(8 * 3_600_000),
+  // The TLS listeners exist only when a certificate is configured (see config/tls.ts).
+  mqttsPort: port.default(8883),
+  // 8084: the port EMQX and HiveMQ use for MQTT over secure WebSocket.
+  wssPort: port.default(8084),
+  httpsPort: port.default(3443),
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  tlsCa: z.string().min(1).optional(),
+  // With TLS on, cleartext passwords and session cookies stay off the network unless asked for.
+  plaintextPublic: z.boolean().default(false),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -367,6 +420,7 @@ export function resolveSettings(
   if (problems.length > 0 || !result.success) throw new SettingsError(problems);
   const settings = result.data;
   const sink = resolveSink(settings, problems);
+  problems.push(...tlsSettingProblems(settings));
   if (problems.length > 0) throw new SettingsError(problems);
   return { settings, sink };
 }

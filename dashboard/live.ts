@@ -18,6 +18,7 @@
  *   site's is refused before any of that (WebSockets have no CORS: cross-site WebSocket hijacking).
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { Server, type Socket } from 'socket.io';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
@@ -49,6 +50,11 @@ interface SocketData {
 }
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type LiveIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+/** engine.io's Server.attach, which Socket.IO's engine type does not declare. */
+interface EngineAttach {
+  attach(server: HttpServer | HttpsServer, options: { path: string }): void;
+}
 
 /** Rooms one socket may be in at once: the client needs a handful; this bounds a misbehaving one. */
 const MAX_ROOMS_PER_SOCKET = 32;
@@ -86,6 +92,15 @@ export class LiveServer {
     this.offSessionEnd = this.deps.sessions.onEnd((sid) => this.disconnectSession(sid));
     this.timer = setInterval(() => this.push(), this.deps.pushIntervalMs);
     this.io = io;
+  }
+
+  /**
+   * The same Socket.IO server on a second listener (HTTPS next to HTTP): one engine, so rooms,
+   * pushes and session ends reach the clients of both. Socket.IO attaches to one server only.
+   */
+  attachAlso(server: HttpServer | HttpsServer): void {
+    if (!this.io) throw new Error('attach() first');
+    (this.io.engine as unknown as EngineAttach).attach(server, { path: '/socket.io' });
   }
 
   /** Disconnects every client and stops the loop; closes the HTTP server too (Socket.IO does). */

@@ -7,11 +7,13 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings } from '../config/settings.js';
+import { plaintextBind, type TlsMaterial } from '../config/tls.js';
 import type { HistorySource } from '../gateway/history/source.js';
 import type { Logger } from '../gateway/logger.js';
 import { systemClock, type Clock } from '../gateway/types.js';
@@ -34,7 +36,14 @@ import type { StatusSource } from './status-schema.js';
 export interface HttpServerDeps {
   settings: Pick<
     Settings,
-    'bind' | 'httpPort' | 'readyBacklogRecords' | 'readyLagMs' | 'pushIntervalMs' | 'sessionIdleMs'
+    | 'bind'
+    | 'httpPort'
+    | 'readyBacklogRecords'
+    | 'readyLagMs'
+    | 'pushIntervalMs'
+    | 'sessionIdleMs'
+    | 'httpsPort'
+    | 'plaintextPublic'
   >;
   status: StatusSource;
   logger: Logger;
@@ -46,6 +55,8 @@ export interface HttpServerDeps {
   clock?: Clock;
   /** The web client's built files; default dashboard/web/dist. */
   webDir?: string;
+  /** With a certificate: the same app and Socket.IO over HTTPS on `httpsPort` too. */
+  tls?: TlsMaterial | undefined;
 }
 
 /** How long stop() lets a request in progress finish before its connection is cut. */
@@ -55,6 +66,7 @@ export class HttpServer {
   readonly sessions: SessionStore;
   readonly live: LiveServer;
   private server: Server | undefined;
+  private httpsServer: HttpsServer | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly delays = new Delays();
@@ -79,21 +91,44 @@ export class HttpServer {
   }
 
   async start(): Promise<void> {
-    const { bind, httpPort } = this.deps.settings;
+    const { bind, httpPort, httpsPort } = this.deps.settings;
     assertDashboardBind(this.deps.registry(), bind);
-    const server = createServer(this.app(await loadGeo()));
+    const app = this.app(await loadGeo());
+    const server = createServer(app);
     this.live.attach(server);
+    const material = this.deps.tls;
+    const httpsServer = material && createHttpsServer({ ...material }, app);
+    if (httpsServer) this.live.attachAlso(httpsServer);
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', (err) => reject(portError(err, bind, httpPort)));
-        server.listen(httpPort, bind, () => resolve());
-      });
+      await listenOn(server, httpPort, plaintextBind(this.deps.settings, material !== undefined));
+      if (httpsServer) await listenOn(httpsServer, httpsPort, bind, 'VALLEY_HTTPS_PORT / --https-port');
     } catch (error) {
       await this.live.close();
       throw error;
     }
     server.on('error', (err) => this.log.error({ err }, 'HTTP listener error'));
+    httpsServer?.on('error', (err) => this.log.error({ err }, 'HTTPS listener error'));
+    httpsServer?.on('tlsClientError', (err, socket) =>
+      this.log.info({ address: socket.remoteAddress, err: err.message }, 'HTTPS: TLS handshake failed'),
+    );
     this.server = server;
+    this.httpsServer = httpsServer;
+  }
+
+  /** A renewed certificate (SIGHUP) for the connections that come next. */
+  setSecureContext(material: TlsMaterial): void {
+    this.httpsServer?.setSecureContext({ ...material });
+  }
+
+  /** The HTTPS listener; undefined without a certificate. */
+  get httpsAddress(): AddressInfo | undefined {
+    return this.httpsServer?.address() as AddressInfo | undefined;
+  }
+
+  /** The HTTPS base URL for the start log line; undefined without a certificate. */
+  get httpsUrl(): string | undefined {
+    const a = this.httpsAddress;
+    return a && `https://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   /** After a registry reload: sessions of removed or changed users end; open → login drops anonymous clients. */
@@ -125,12 +160,19 @@ export class HttpServer {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    const httpsServer = this.httpsServer;
     this.server = undefined;
+    this.httpsServer = undefined;
     this.delays.cancelAll();
-    const closed = once(server, 'close');
+    const closed = Promise.all([once(server, 'close'), httpsServer && once(httpsServer, 'close')]);
     await this.live.close(); // Socket.IO's close() also calls server.close()
+    httpsServer?.close();
     server.closeIdleConnections();
-    const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    httpsServer?.closeIdleConnections();
+    const timer = setTimeout(() => {
+      server.closeAllConnections();
+      httpsServer?.closeAllConnections();
+    }, CLOSE_GRACE_MS);
     try {
       await closed;
     } finally {
@@ -159,8 +201,8 @@ export class HttpServer {
             // Socket.IO's WebSocket: 'self' covers ws: in current browsers, the explicit origin
             // the older ones.
             connectSrc: ["'self'", (req: IncomingMessage) => webSocketOrigin(req)],
-            // Plain HTTP (TLS, when wanted, ends at a proxy that sets HSTS itself): upgrading
-            // subresources to https would break the dashboard on a plain-HTTP LAN address.
+            // The same app answers on plain HTTP too (loopback, or a LAN address when allowed),
+            // where upgrading subresources to https would break the dashboard.
             upgradeInsecureRequests: null,
           },
         },
@@ -204,9 +246,20 @@ function webSocketOrigin(req: IncomingMessage): string {
   return /^[A-Za-z0-9.-]+(:\d+)?$|^\[[0-9A-Fa-f:.]+\](:\d+)?$/.test(host) ? `ws://${host} wss://${host}` : '';
 }
 
-function portError(err: Error, host: string, port: number): Error {
+function listenOn(
+  server: Server | HttpsServer,
+  port: number,
+  host: string,
+  setting = 'VALLEY_HTTP_PORT / --http-port',
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(portError(err, host, port, setting)));
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function portError(err: Error, host: string, port: number, setting: string): Error {
   const code = (err as NodeJS.ErrnoException).code;
-  const setting = 'VALLEY_HTTP_PORT / --http-port';
   if (code === 'EADDRINUSE')
     return new Error(`HTTP port ${port} on ${host} is already in use; choose another with ${setting}`);
   if (code === 'EACCES')

@@ -11,6 +11,10 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 # Headless Chromium for playwright-core (browser tests, scripts/plot-simulated-day.ts).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# Test certificates for the TLS listeners (test/support/tls-certs.ts).
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# A non-loopback test address (a veth pair) for what the TLS suite checks listens beyond loopback.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSettings, type Settings, type SinkConfig } from '../../config/settings.js';
+import type { TlsMaterial } from '../../config/tls.js';
 import { Valley, type ValleyOptions } from '../../cli/app.js';
 import { silentLogger, type Logger } from '../../gateway/logger.js';
 import { makeTestRegistry, type TestRegistry } from './registry.js';
@@ -15,6 +16,10 @@ export interface TestGateway {
   wsUrl: string;
   /** The HTTP server (health, readiness, API). */
   httpUrl: string;
+  /** With `tls`: MQTT over TLS, over secure WebSocket, and HTTPS (127.0.0.1, port 0). */
+  mqttsUrl?: string;
+  wssUrl?: string;
+  httpsUrl?: string;
   /** Stops the gateway; `keepData` leaves the data dir for a restart. */
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
@@ -31,6 +36,8 @@ export interface TestGatewayOptions {
   logger?: Logger;
   /** Default 100 ms, so tests see system alerts promptly. */
   alertCheckIntervalMs?: number;
+  /** Certificate and key (test/support/tls-certs.ts): the TLS listeners open on port 0. */
+  tls?: TlsMaterial;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -40,6 +47,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     mqttPort: 0,
     wsPort: 0,
     httpPort: 0,
+    mqttsPort: 0,
+    wssPort: 0,
+    httpsPort: 0,
     dataDir,
     demoFleet: false,
     drainBackoffBaseMs: 50,
@@ -58,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...(options.sync && { sync: options.sync }),
     ...(options.registryPath !== undefined && { registryPath: options.registryPath }),
     alertCheckIntervalMs: options.alertCheckIntervalMs ?? 100,
+    ...(options.tls && { tls: options.tls }),
   });
   await valley.start();
   const mqtt = valley.broker.mqttAddress;
@@ -69,6 +80,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     mqttUrl: `mqtt://127.0.0.1:${mqtt.port}`,
     wsUrl: `ws://127.0.0.1:${ws.port}/mqtt`,
     httpUrl: `http://127.0.0.1:${valley.http.address.port}`,
+    ...(options.tls && {
+      mqttsUrl: `mqtts://127.0.0.1:${valley.broker.mqttsAddress!.port}`,
+      wssUrl: `wss://127.0.0.1:${valley.broker.wssAddress!.port}/mqtt`,
+      httpsUrl: `https://127.0.0.1:${valley.http.httpsAddress!.port}`,
+    }),
     async stop({ keepData = false } = {}) {
       await valley.stop();
       if (!keepData) await rm(dataDir, { recursive: true, force: true });
