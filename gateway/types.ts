@@ -55,6 +55,8 @@ export interface OutboxStats {
   /** Appends waiting for their fsync. */
   pendingAppends: number;
   writable: boolean;
+  /** While `writable` is false: the disk's error (e.g. `ENOSPC: no space left on device`). */
+  writeError?: string;
   /** Segments abandoned after a failed write or sync since start (a disk fault: alert on it). */
   abandonedSegments?: number;
   /** Local-only mode: records deleted by the retention limits so far (counted, never silent). */
