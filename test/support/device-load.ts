@@ -94,6 +94,8 @@ export class DeviceLoad {
       await Promise.all(lanes);
       await client.endAsync(true);
       this.clients.delete(client);
+      // A refused or cut connection: pause before the next one, as a device's reconnect delay does.
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 50));
     }
   }
 
