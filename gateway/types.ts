@@ -159,6 +159,9 @@ export class SinkError extends Error {
 export interface Sink {
   /** e.g. `InfluxDB v1 API at http://127.0.0.1:8086, db "valley"` (no secrets). */
   readonly description: string;
-  /** Writes line-protocol lines (ms precision). Throws SinkError. */
-  write(lines: readonly string[]): Promise<void>;
+  /**
+   * Writes line-protocol lines (ms precision). Throws SinkError. `cancel` aborts the request (the
+   * drainer's stop gives up on a write InfluxDB never answers); it then throws 'unavailable'.
+   */
+  write(lines: readonly string[], cancel?: AbortSignal): Promise<void>;
 }
