@@ -62,7 +62,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
     // Long-running commands resolve only after a clean stop; anything left open is a bug, but it
     // must not keep a stopped gateway alive.
-    if (process.argv[2] === 'start') setTimeout(() => process.exit(code), 2000).unref();
+    if (process.argv[2] === 'start')
+      setTimeout(() => {
+        console.error('valley start: something was still open 2 s after the stop; exiting anyway');
+        process.exit(code);
+      }, 2000).unref();
   },
   (error: unknown) => {
     settled = true;

@@ -22,4 +22,5 @@ export const systemAlertIds = {
   sinkMisconfigured: 'sink-misconfigured',
   outboxBackpressure: 'outbox-backpressure',
   deadLetterFull: 'deadletter-full',
+  outboxUnwritable: 'outbox-unwritable',
 } as const;

@@ -85,6 +85,8 @@ export class Drainer {
   private sleeper: { timer: NodeJS.Timeout; wake: () => void; idle: boolean } | undefined;
   private unsubscribe: (() => void) | undefined;
   private readonly flushWaiters = new Set<FlushWaiter>();
+  /** Aborts a write still out when stop() gives up on it, so no request outlives the drainer. */
+  private cancel = new AbortController();
 
   constructor(private readonly deps: DrainerDeps) {
     this.log = deps.logger.child({ module: 'drainer', sink: deps.sink.description });
@@ -95,6 +97,7 @@ export class Drainer {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.cancel = new AbortController();
     this.unsubscribe = this.deps.outbox.onDurable(() => {
       this.durableSinceRead = true;
       if (this.sleeper?.idle === true) this.sleeper.wake();
@@ -115,6 +118,8 @@ export class Drainer {
     );
     await Promise.race([this.loop, bound]);
     clearTimeout(timer);
+    // The batch stays uncommitted and is resent after the next start (InfluxDB overwrites it).
+    this.cancel.abort();
     this.setState('stopped');
     for (const waiter of [...this.flushWaiters]) waiter.finish(this.backlogEmpty());
   }
@@ -222,7 +227,10 @@ export class Drainer {
     if (lo >= hi) return true;
     while (this.running) {
       try {
-        await this.deps.sink.write(lo === 0 && hi === lines.length ? lines : lines.slice(lo, hi));
+        await this.deps.sink.write(
+          lo === 0 && hi === lines.length ? lines : lines.slice(lo, hi),
+          this.cancel.signal,
+        );
         this.written += hi - lo;
         this.lastWriteAt = this.deps.clock.now();
         this.attempt = 0;

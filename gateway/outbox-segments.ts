@@ -84,6 +84,11 @@ export const samePosition = (a: OutboxPosition, b: OutboxPosition): boolean =>
 export const comparePosition = (a: OutboxPosition, b: OutboxPosition): number =>
   a.segment - b.segment || a.offset - b.offset;
 export const isEnoent = (e: unknown): boolean => (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+/** The disk (or the user's quota) is full: deleting files frees room, retrying later may work. */
+export const isNoSpace = (e: unknown): boolean => {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+};
 
 function isCurrentHeader(line: string): boolean {
   try {
@@ -196,9 +201,13 @@ export async function writeCursor(
       `${JSON.stringify({ version: 1, segment: to.segment, offset: to.offset, committedAt })}\n`,
     );
     await sync(fh);
-  } finally {
-    await fh.close();
+  } catch (error) {
+    // A half-written tmp file only takes room (a full disk needs every byte back).
+    await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
   }
+  await fh.close();
   await rename(tmp, join(dir, CURSOR_FILE));
   await syncDir(dir);
 }

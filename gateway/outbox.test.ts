@@ -244,6 +244,39 @@ describe('FileOutbox', () => {
     await again.stop();
   });
 
+  it('on a full disk moves the cursor in memory and deletes drained segments; a restart resends from the old cursor', async () => {
+    let noSpace = false;
+    const sync = async (fh: FileHandle) => {
+      if (noSpace) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      await fh.datasync();
+    };
+    const first = outbox({ sync });
+    await first.start();
+    for (let i = 0; i < 60; i += 10) await first.append(range(i, i + 10));
+    const early = await first.read(first.cursor, 10);
+    await first.commit(early.to);
+    const segments = (await segmentFiles()).length;
+    // The sink took 40 more; the cursor file cannot be written (only the cursor syncs from here).
+    noSpace = true;
+    const b = await first.read(first.cursor, 40);
+    await first.commit(b.to);
+    expect(first.cursor).toEqual(b.to);
+    expect(first.stats().backlogRecords).toBe(10);
+    expect((await segmentFiles()).length).toBeLessThan(segments); // room made
+    expect(await readdir(dir)).not.toContain('cursor.json.tmp');
+    noSpace = false;
+    await first.stop();
+
+    // The cursor on disk is the early one: a restart resends from the oldest segment still there.
+    const second = outbox();
+    await second.start();
+    expect(second.cursor).toEqual(early.to);
+    const resent = await drainAll(second, 100);
+    expect(resent.slice(-10)).toEqual(range(50, 60));
+    expect(resent.length).toBeLessThan(50);
+    await second.stop();
+  });
+
   it('numbers new segments after the cursor even when every segment was drained and deleted', async () => {
     const first = outbox();
     await first.start();

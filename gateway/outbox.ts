@@ -17,6 +17,7 @@ import {
   countRecords,
   CURSOR_TMP,
   encodeRecord,
+  isNoSpace,
   parseSegmentNames,
   readCursor,
   readSegments,
@@ -77,6 +78,7 @@ export class FileOutbox implements Outbox {
   /** Local-only: set at start, once the cursor of a previous run with a sink (if any) is known. */
   private retention: LocalRetention | undefined;
   private abandoned = 0;
+  private writeError: string | undefined;
   private retentionScheduled = false;
   private lastRead: { from: OutboxPosition; to: OutboxPosition; records: number } | undefined;
   private serial: Promise<unknown> = Promise.resolve();
@@ -196,7 +198,19 @@ export class FileOutbox implements Outbox {
           ? memo.records
           : await countRecords(this.segments, from, to, this.listed);
       const bytes = bytesBetween(this.segments, from, to);
-      await writeCursor(this.deps.dir, to, this.deps.clock.now(), this.sync, this.syncDir);
+      try {
+        await writeCursor(this.deps.dir, to, this.deps.clock.now(), this.sync, this.syncDir);
+      } catch (error) {
+        if (!isNoSpace(error)) throw error;
+        // A full disk: the cursor file needs a few bytes that only deleting drained segments can
+        // free, and only a commit deletes them. The sink has confirmed everything before `to`, so
+        // move on in memory and delete; the cursor on disk stays behind until a later commit
+        // writes it, and a crash meanwhile only resends what InfluxDB already holds (overwrites).
+        this.log.warn(
+          { err: error, cursor: to },
+          'disk full: cursor not persisted; drained segments are deleted to free space',
+        );
+      }
       this.committed = { segment: to.segment, offset: to.offset };
       this.backlogRecords = Math.max(0, this.backlogRecords - records);
       this.backlogBytes = Math.max(0, this.backlogBytes - bytes);
@@ -218,6 +232,7 @@ export class FileOutbox implements Outbox {
       segments: this.segments.length,
       pendingAppends: this.writer.pending,
       writable: this.writer.writable,
+      ...(!this.writer.writable && this.writeError !== undefined && { writeError: this.writeError }),
       abandonedSegments: this.abandoned,
       retentionDeletedRecords: 0,
       ...this.retention?.stats(),
@@ -300,6 +315,7 @@ export class FileOutbox implements Outbox {
       this.deps.retryMaxMs ?? 5000,
       (this.deps.retryBaseMs ?? 50) * 2 ** Math.min(attempt - 1, 20),
     );
+    this.writeError = error instanceof Error ? error.message : String(error);
     this.log.error(
       { err: error, segment: file?.segment.n, goodBytes: file?.size, attempt, retryInMs: delay },
       'outbox disk write failed: appends held (no PUBACK) until a new segment takes them',

@@ -55,6 +55,8 @@ export interface OutboxStats {
   /** Appends waiting for their fsync. */
   pendingAppends: number;
   writable: boolean;
+  /** While `writable` is false: the disk's error (e.g. `ENOSPC: no space left on device`). */
+  writeError?: string;
   /** Segments abandoned after a failed write or sync since start (a disk fault: alert on it). */
   abandonedSegments?: number;
   /** Local-only mode: records deleted by the retention limits so far (counted, never silent). */
@@ -157,6 +159,9 @@ export class SinkError extends Error {
 export interface Sink {
   /** e.g. `InfluxDB v1 API at http://127.0.0.1:8086, db "valley"` (no secrets). */
   readonly description: string;
-  /** Writes line-protocol lines (ms precision). Throws SinkError. */
-  write(lines: readonly string[]): Promise<void>;
+  /**
+   * Writes line-protocol lines (ms precision). Throws SinkError. `cancel` aborts the request (the
+   * drainer's stop gives up on a write InfluxDB never answers); it then throws 'unavailable'.
+   */
+  write(lines: readonly string[], cancel?: AbortSignal): Promise<void>;
 }

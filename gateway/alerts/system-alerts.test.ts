@@ -35,6 +35,7 @@ function setup() {
     refusedAppends: 0,
   };
   const dl = { full: false, dropped: 0 };
+  const outbox = { backlogRecords: 42, writable: true } as OutboxStats;
   const alerts = new SystemAlerts({
     bus,
     publish: (topic, payload, opts) => {
@@ -48,7 +49,7 @@ function setup() {
     sources: {
       drainer: { stats: () => sink },
       sinkDescription: 'InfluxDB v1 API at http://127.0.0.1:8086, db "valley"',
-      outbox: { stats: () => ({ backlogRecords: 42 }) as OutboxStats },
+      outbox: { stats: () => outbox },
       backpressure: { state: () => bp },
       deadLetter: { stats: () => dl },
       connectedDevices: () => ['t-flow-1'],
@@ -62,6 +63,7 @@ function setup() {
     events,
     sink,
     dl,
+    outbox,
     at: (ms: number) => (now = ms),
     setBackpressure: (state: BackpressureState) => (bp = state),
     setRegistry: (next: RegistryIndex) => (registry = next),
@@ -260,6 +262,22 @@ describe('SystemAlerts: sink, outbox, dead-letter', () => {
     t.alerts.check();
     expect(t.ids()).toEqual(['deadletter-full']);
     t.sink.deadLetterBlocked = false;
+    t.alerts.check();
+    expect(t.ids()).toEqual([]);
+  });
+
+  it('raises outbox-unwritable while the outbox cannot write to disk, with the error, and resolves', () => {
+    const t = setup();
+    t.at(7 * S);
+    t.outbox.writable = false;
+    t.outbox.writeError = 'ENOSPC: no space left on device, write';
+    t.alerts.check();
+    const alert = t.alerts.active().find((a) => a.id === 'outbox-unwritable');
+    expect(alert).toMatchObject({ severity: 'critical', since: 7 * S });
+    expect(alert?.message).toContain('(ENOSPC: no space left on device, write)');
+    expect(alert?.message).toContain('new readings are not acknowledged');
+    t.outbox.writable = true;
+    delete t.outbox.writeError;
     t.alerts.check();
     expect(t.ids()).toEqual([]);
   });

@@ -71,6 +71,7 @@ export class SystemAlerts {
   private timer: NodeJS.Timeout | undefined;
   private backoffSince: number | undefined;
   private misconfiguredSince: number | undefined;
+  private unwritableSince: number | undefined;
 
   constructor(private readonly deps: SystemAlertsDeps) {
     this.log = deps.logger.child({ module: 'system-alerts' });
@@ -119,6 +120,7 @@ export class SystemAlerts {
     this.checkSink(now);
     this.checkBackpressure();
     this.checkDeadLetter();
+    this.checkOutboxDisk(now);
   }
 
   private syncDevices(cause: 'startup' | 'added'): void {
@@ -256,6 +258,30 @@ export class SystemAlerts {
       this.board.resolve(
         systemAlertIds.deadLetterFull,
         `The dead-letter log records rejects again (cap ${cap}).`,
+      );
+    }
+  }
+
+  /** A full or failing disk under the outbox: nothing new can be acknowledged until it writes again. */
+  private checkOutboxDisk(now: number): void {
+    const { writable, writeError } = this.deps.sources.outbox.stats();
+    this.unwritableSince = writable ? undefined : (this.unwritableSince ?? now);
+    if (this.unwritableSince !== undefined) {
+      this.board.raise({
+        id: systemAlertIds.outboxUnwritable,
+        severity: 'critical',
+        since: this.unwritableSince,
+        message:
+          `The outbox cannot write to disk since ${iso(this.unwritableSince)}` +
+          `${writeError === undefined ? '' : ` (${writeError})`}: new readings are not acknowledged, ` +
+          'so devices keep them and send again; the gateway retries in a new segment. Readings ' +
+          'already acknowledged are safe on disk. Free space in VALLEY_DATA_DIR (or bring InfluxDB ' +
+          'back so drained segments are deleted).',
+      });
+    } else {
+      this.board.resolve(
+        systemAlertIds.outboxUnwritable,
+        'The outbox writes to disk again: readings are acknowledged again.',
       );
     }
   }

@@ -50,11 +50,12 @@ export class InfluxV1Sink implements Sink {
     };
   }
 
-  async write(lines: readonly string[]): Promise<void> {
+  async write(lines: readonly string[], cancel?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
     if (this.authorization !== undefined) headers.authorization = this.authorization;
-    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
     let status: number;
     let body: string;
     let res: Response;
@@ -70,7 +71,7 @@ export class InfluxV1Sink implements Sink {
       status = res.status;
       body = await res.text();
     } catch (err) {
-      throw unreachableError(this.description, err, this.opts.timeoutMs, signal.aborted);
+      throw unreachableError(this.description, err, this.opts.timeoutMs, timeout.aborted);
     }
     if (status === 204) return;
     throw sinkErrorFor(

@@ -66,9 +66,10 @@ export class InfluxV2Sink implements Sink {
     };
   }
 
-  async write(lines: readonly string[]): Promise<void> {
+  async write(lines: readonly string[], cancel?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
-    const signal = AbortSignal.timeout(this.opts.timeoutMs);
+    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
+    const signal = cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
     let status = 0;
     try {
       await this.transport.request(
@@ -79,7 +80,7 @@ export class InfluxV2Sink implements Sink {
       );
     } catch (err) {
       if (err instanceof HttpError) throw sinkErrorFor(this.answerOf(err), this.target, this.clock.now());
-      const timedOut = signal.aborted || err instanceof RequestTimedOutError;
+      const timedOut = timeout.aborted || err instanceof RequestTimedOutError;
       throw unreachableError(this.description, err, this.opts.timeoutMs, timedOut);
     }
     // Any other 2xx resolves too; only 204 means InfluxDB stored the batch.

@@ -231,6 +231,9 @@ describe('SIGTERM under load', () => {
       const unacked = [...inInflux, ...onDisk].filter((k) => !load.acked.has(k));
       expect(unacked).toEqual([]);
       if (influxDown) expect(onDisk.size).toBeGreaterThan(0);
+      // InfluxDB answering: the flush sent everything within VALLEY_SHUTDOWN_FLUSH.
+      else expect(onDisk.size).toBe(0);
+      expect(gw.output()).not.toContain('still open 2 s after the stop');
 
       await restartAndDrain(dataDir, db);
       await expectExactlyOnce(db, load);
