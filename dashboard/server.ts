@@ -76,6 +76,10 @@ export class HttpServer {
       clock: this.clock,
       pushIntervalMs: deps.settings.pushIntervalMs,
       logger: deps.logger,
+      deadLetterStats: () => {
+        const { records, bytes, dropped, full } = deps.status.status().deadLetter;
+        return { records, bytes, dropped, full };
+      },
     });
   }
 

@@ -9,7 +9,7 @@
  * a session (server.ts), so a route added without a row here fails closed.
  */
 import type { RequestHandler } from 'express';
-import type { Room } from '../aggregate/rooms.js';
+import { parseRoom, type Room } from '../aggregate/rooms.js';
 import { requireRole, requireSession } from './middleware.js';
 import type { Role } from './sessions.js';
 
@@ -56,15 +56,29 @@ export const LIVE_ACCESS: readonly { event: string; access: Access; note: string
   { event: 'leave', access: 'viewer', note: 'always allowed to a connected client' },
 ];
 
+/**
+ * The live dead-letter figures (records, bytes, dropped, full) for operators: served by the live
+ * server itself, not by the aggregation engine, and named outside its room list.
+ */
+export const DEADLETTER_ROOM = 'deadletter';
+
 /** The least role per room type that a `join` needs. */
-export const ROOM_ACCESS: Readonly<Record<Room['type'], Role>> = {
+export const ROOM_ACCESS: Readonly<Record<Room['type'] | typeof DEADLETTER_ROOM, Role>> = {
   overview: 'viewer',
   map: 'viewer',
   quality: 'viewer',
   corridor: 'viewer',
   municipality: 'viewer',
   device: 'viewer',
+  deadletter: 'operator',
 };
+
+/** The role a room key needs; undefined for a key that names no room. */
+export function roomAccess(key: string): Role | undefined {
+  if (key === DEADLETTER_ROOM) return ROOM_ACCESS.deadletter;
+  const room = parseRoom(key);
+  return room ? ROOM_ACCESS[room.type] : undefined;
+}
 
 const RANK: Record<Access, number> = { anonymous: 0, viewer: 1, operator: 2 };
 
