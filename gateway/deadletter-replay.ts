@@ -18,7 +18,7 @@
  * the same records cannot both pass the mark check.
  */
 import { normalizedReadingSchema, type DeadLetterRecord } from '../contract/index.js';
-import type { DeadLetterEntry, FileDeadLetterLog } from './deadletter.js';
+import { deadLetterIdFile, type DeadLetterEntry, type FileDeadLetterLog } from './deadletter.js';
 import {
   DEADLETTER_MAX_LIMIT,
   matchesFilter,
@@ -126,9 +126,9 @@ export class DeadLetterReplay {
     }
     const wanted = new Set(request.ids);
     const found = new Map<string, DeadLetterEntry>();
-    // One pass over the log for all ids (the ids' files are the only ones needed, but a full
-    // read is bounded by the cap and keeps this simple).
-    const { entries } = await this.deps.deadLetter.entries({ limit: Number.MAX_SAFE_INTEGER });
+    // One pass over the files the ids name (each at most an eighth of the cap).
+    const files = new Set(request.ids.map((id) => deadLetterIdFile(id) ?? -1));
+    const { entries } = await this.deps.deadLetter.entries({ limit: Number.MAX_SAFE_INTEGER, files });
     for (const entry of entries) if (wanted.has(entry.id)) found.set(entry.id, entry);
     return [...wanted].map((id) => {
       const entry = found.get(id);

@@ -224,6 +224,8 @@ export class FileDeadLetterLog implements DeadLetterLog {
     limit: number;
     before?: string;
     match?: (record: DeadLetterRecord) => boolean;
+    /** Only these files (the files some ids name). */
+    files?: ReadonlySet<number>;
   }): Promise<{ entries: DeadLetterEntry[]; more: boolean }> {
     const { limit, match } = options;
     const cursor = options.before === undefined ? undefined : DEADLETTER_ID.exec(options.before);
@@ -232,7 +234,7 @@ export class FileDeadLetterLog implements DeadLetterLog {
     const out: DeadLetterEntry[] = [];
     for (const file of [...this.files].reverse()) {
       if (out.length > limit) break;
-      if (file.n > beforeFile) continue;
+      if (file.n > beforeFile || (options.files !== undefined && !options.files.has(file.n))) continue;
       const end = file.n === beforeFile ? Math.min(file.bytes, beforeOffset) : file.bytes;
       const found: DeadLetterEntry[] = [];
       try {
