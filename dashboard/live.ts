@@ -227,8 +227,10 @@ export class LiveServer {
 
   /** The operators' room: the dead-letter figures when they changed (small, so sent whole). */
   private pushDeadLetter(io: LiveIo): void {
+    // Members first: the figures come from the whole status snapshot, not worth it for nobody.
+    if ((io.sockets.adapter.rooms.get(DEADLETTER_ROOM)?.size ?? 0) === 0) return;
     const stats = this.deps.deadLetterStats?.();
-    if (stats === undefined || (io.sockets.adapter.rooms.get(DEADLETTER_ROOM)?.size ?? 0) === 0) return;
+    if (stats === undefined) return;
     const text = JSON.stringify(stats);
     if (text === this.lastDeadLetter) return;
     this.lastDeadLetter = text;
