@@ -24,6 +24,7 @@ import type { HistorySource } from '../gateway/history/source.js';
 import type { ValleyStatus } from '../dashboard/status-schema.js';
 import { DataDirLock } from '../gateway/data-lock.js';
 import { FileDeadLetterLog } from '../gateway/deadletter.js';
+import { DeadLetterReplay } from '../gateway/deadletter-replay.js';
 import { Drainer } from '../gateway/drainer.js';
 import { Ingest } from '../gateway/ingest/ingest.js';
 import type { Logger } from '../gateway/logger.js';
@@ -66,6 +67,8 @@ export class Valley {
   readonly bus: Bus;
   readonly outbox: FileOutbox;
   readonly deadLetter: FileDeadLetterLog;
+  /** `GET /api/deadletter`, `POST /api/deadletter/replay`. */
+  readonly deadLetterReplay: DeadLetterReplay;
   readonly ingest: Ingest;
   readonly broker: Broker;
   readonly drainer: Drainer | undefined;
@@ -236,7 +239,17 @@ export class Valley {
         },
         timeoutMs: settings.sinkTimeoutMs,
       });
+    this.deadLetterReplay = new DeadLetterReplay({
+      deadLetter: this.deadLetter,
+      dir: join(settings.dataDir, 'deadletter'),
+      ingest: this.ingest,
+      outbox: this.queue,
+      clock,
+      logger,
+      sync,
+    });
     this.http = new HttpServer({
+      deadLetters: this.deadLetterReplay,
       settings,
       logger,
       clock,
@@ -325,6 +338,7 @@ export class Valley {
       throw error;
     }
     await this.deadLetter.start();
+    await this.deadLetterReplay.start();
     this.drainer?.start();
     // Before the broker: every reading accepted from now on reaches the dashboard and the rollups,
     // and none arrives while the rollups are rebuilt from the outbox.

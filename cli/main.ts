@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `valley` command: dispatches to the subcommands. */
 import { runCheckConfig } from './check-config.js';
+import { runDeadLetter } from './deadletter.js';
 import { runDevice } from './device.js';
 import { runSimulate } from './simulate.js';
 import { runStart } from './start.js';
@@ -15,6 +16,7 @@ commands:
   check-config [file]        validate a registry file; every problem with its path
   device add|rotate|revoke   manage devices in the registry (secrets printed once, only hashes stored)
   user add|passwd            manage dashboard/MQTT users (scrypt hashes)
+  deadletter list|replay     list or replay a running gateway's dead-letter records (HTTP API)
   simulate                   drive a broker with simulated devices and injected faults (CI: --assert --report)
 
 run "valley <command> --help" for the options of a command; settings: see README.md`;
@@ -32,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return runUser(rest, out);
     case 'simulate':
       return runSimulate(rest, out);
+    case 'deadletter':
+      return runDeadLetter(rest, out);
     case undefined:
     case 'help':
     case '--help':

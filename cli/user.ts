@@ -33,7 +33,7 @@ export interface UserIo {
   prompt: NodeJS.WritableStream;
 }
 
-async function promptHidden(io: UserIo, question: string): Promise<string> {
+export async function promptHidden(io: UserIo, question: string): Promise<string> {
   io.prompt.write(question);
   // Echo goes to a sink: readline in terminal mode would otherwise print every key typed.
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
@@ -46,7 +46,7 @@ async function promptHidden(io: UserIo, question: string): Promise<string> {
   }
 }
 
-async function readFirstLine(stdin: NodeJS.ReadableStream): Promise<string> {
+export async function readFirstLine(stdin: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   for await (const chunk of stdin) {
     text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');

@@ -26,12 +26,14 @@ import type { DashboardAggregator, RoomSnapshot } from './aggregate/index.js';
 import { roomKeySchema } from './aggregate/index.js';
 import { isLoopbackHost, sameOrigin, type AccessMode } from './auth/access.js';
 import { sessionIdFrom } from './auth/middleware.js';
+import { allows, DEADLETTER_ROOM, roomAccess } from './auth/policy.js';
 import type { Principal, SessionStore } from './auth/sessions.js';
 import {
   LIVE_FORBIDDEN,
   LIVE_UNAUTHORIZED,
   type ClientToServerEvents,
   type JoinAck,
+  type LiveDeadLetter,
   type ServerToClientEvents,
 } from './protocol.js';
 
@@ -42,6 +44,8 @@ export interface LiveDeps {
   clock: Clock;
   pushIntervalMs: number;
   logger: Logger;
+  /** The dead-letter figures of the operators' `deadletter` room; without it the room is absent. */
+  deadLetterStats?: () => LiveDeadLetter;
 }
 
 interface SocketData {
@@ -69,6 +73,8 @@ export class LiveServer {
   /** Rooms whose current snapshot a socket has not had yet. */
   private readonly owed = new Map<LiveSocket, Set<string>>();
   private lastTouch = 0;
+  /** The `deadletter` room's last message, to send only changes. */
+  private lastDeadLetter = '';
   private readonly log: Logger;
   /** Deltas sent since start (one per room per tick). */
   deltas = 0;
@@ -157,7 +163,8 @@ export class LiveServer {
     socket.emit('session', { user });
     socket.on('join', (room, ack) => this.join(socket, room, reply(ack)));
     socket.on('leave', (room, ack) => {
-      const parsed = roomKeySchema.safeParse(room);
+      const parsed =
+        room === DEADLETTER_ROOM ? { success: true as const, data: room } : roomKeySchema.safeParse(room);
       if (parsed.success) {
         void socket.leave(parsed.data);
         this.owed.get(socket)?.delete(parsed.data);
@@ -167,12 +174,25 @@ export class LiveServer {
   }
 
   private join(socket: LiveSocket, room: unknown, ack: (res: JoinAck) => void): void {
-    const parsed = roomKeySchema.safeParse(room);
+    const parsed =
+      room === DEADLETTER_ROOM ? { success: true as const, data: room } : roomKeySchema.safeParse(room);
     if (!parsed.success) return ack({ ok: false, error: 'unknown room' });
     const key = parsed.data;
+    const needed = roomAccess(key);
+    // The open (loopback) dashboard makes everyone an operator (auth/access.ts).
+    const role = this.deps.mode() === 'open' ? 'operator' : (socket.data.user?.role ?? null);
+    if (needed !== undefined && !allows(role, needed))
+      return ack({ ok: false, error: `${LIVE_FORBIDDEN}: the ${key} room needs the ${needed} role` });
     // The socket's own id is one of its rooms.
     if (!socket.rooms.has(key) && socket.rooms.size > MAX_ROOMS_PER_SOCKET)
       return ack({ ok: false, error: `at most ${MAX_ROOMS_PER_SOCKET} rooms at once` });
+    if (key === DEADLETTER_ROOM) {
+      const stats = this.deps.deadLetterStats?.();
+      if (stats === undefined) return ack({ ok: false, error: `no such room: ${key}` });
+      void socket.join(key);
+      socket.emit('deadletter', stats);
+      return ack({ ok: true });
+    }
     const data = this.deps.aggregator.snapshot(key, this.deps.clock.now());
     if (data === null) return ack({ ok: false, error: `no such room: ${key}` });
     void socket.join(key);
@@ -209,6 +229,7 @@ export class LiveServer {
           this.deltas++;
         }
       }
+      this.pushDeadLetter(io);
       if (now - this.lastTouch >= TOUCH_EVERY_MS) {
         this.lastTouch = now;
         for (const sid of this.bySession.keys()) this.deps.sessions.get(sid);
@@ -217,6 +238,18 @@ export class LiveServer {
       // An interval callback that throws would end the process: log it, try again next tick.
       this.log.error({ err }, 'dashboard push failed');
     }
+  }
+
+  /** The operators' room: the dead-letter figures when they changed (small, so sent whole). */
+  private pushDeadLetter(io: LiveIo): void {
+    // Members first: the figures come from the whole status snapshot, not worth it for nobody.
+    if ((io.sockets.adapter.rooms.get(DEADLETTER_ROOM)?.size ?? 0) === 0) return;
+    const stats = this.deps.deadLetterStats?.();
+    if (stats === undefined) return;
+    const text = JSON.stringify(stats);
+    if (text === this.lastDeadLetter) return;
+    this.lastDeadLetter = text;
+    io.to(DEADLETTER_ROOM).emit('deadletter', stats);
   }
 
   private disconnectSession(sid: string): void {

@@ -103,8 +103,18 @@ export interface RoomMessage {
 /** `session`, once on connect. */
 export const liveSessionSchema = z.object({ user: principalSchema.nullable() });
 
+/** `deadletter`, to members of the operators' `deadletter` room: at the join and at each change. */
+export const liveDeadLetterSchema = z.object({
+  records: z.number(),
+  bytes: z.number(),
+  dropped: z.number(),
+  full: z.boolean(),
+});
+export type LiveDeadLetter = z.infer<typeof liveDeadLetterSchema>;
+
 export interface ServerToClientEvents {
   session: (message: { user: PrincipalView | null }) => void;
+  deadletter: (message: LiveDeadLetter) => void;
   snapshot: (message: RoomMessage) => void;
   delta: (message: RoomMessage) => void;
 }

@@ -30,6 +30,9 @@ import { healthRoutes } from './routes/health.js';
 import { historyRoutes } from './routes/history.js';
 import { registryRoutes } from './routes/registry.js';
 import { statusRoutes } from './routes/status.js';
+import { deadLetterRoutes, type DeadLetterService } from './routes/deadletter.js';
+import { accessGuard } from './auth/policy.js';
+import { originGuard } from './auth/middleware.js';
 import { staticRoutes, WEB_DIST } from './static.js';
 import type { StatusSource } from './status-schema.js';
 
@@ -57,6 +60,8 @@ export interface HttpServerDeps {
   webDir?: string;
   /** With a certificate: the same app and Socket.IO over HTTPS on `httpsPort` too. */
   tls?: TlsMaterial | undefined;
+  /** Dead-letter list and replay (gateway/deadletter-replay.ts); without it the routes are absent. */
+  deadLetters?: DeadLetterService;
 }
 
 /** How long stop() lets a request in progress finish before its connection is cut. */
@@ -83,6 +88,10 @@ export class HttpServer {
       clock: this.clock,
       pushIntervalMs: deps.settings.pushIntervalMs,
       logger: deps.logger,
+      deadLetterStats: () => {
+        const { records, bytes, dropped, full } = deps.status.status().deadLetter;
+        return { records, bytes, dropped, full };
+      },
     });
   }
 
@@ -217,6 +226,10 @@ export class HttpServer {
       healthRoutes(status, { backlogRecords: settings.readyBacklogRecords, lagMs: settings.readyLagMs }),
     );
     app.use(authenticate({ sessions: this.sessions, mode }));
+    // Every state change from another site is refused, whatever the route (auth/middleware.ts).
+    app.use(originGuard);
+    // The roles of auth/policy.ts's table, before any route of it.
+    app.use(accessGuard());
     app.use(
       authRoutes({
         sessions: this.sessions,
@@ -233,6 +246,7 @@ export class HttpServer {
     app.use(registryRoutes(registry));
     app.use(geoRoutes(geo));
     app.use(historyRoutes({ history: this.deps.history, registry, clock: this.clock, log: this.log }));
+    if (this.deps.deadLetters) app.use(deadLetterRoutes(this.deps.deadLetters));
     app.use(staticRoutes(this.deps.webDir ?? WEB_DIST));
     app.use(notFound);
     app.use(errorHandler(this.log));

@@ -13,9 +13,11 @@
  * readings), and when one is dropped (log full or unwritable) the drainer does not move past it
  * but retries (gateway/drainer.ts).
  */
+import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deadLetterRecordSchema, type DeadLetterRecord } from '../contract/index.js';
+import { DEADLETTER_ID } from './deadletter-query.js';
 import { forEachLine, GroupCommitWriter, type CommitFile, type DurableGroup } from './group-commit.js';
 import type { Logger } from './logger.js';
 import {
@@ -28,6 +30,22 @@ import {
 } from './types.js';
 
 const FILE_NAME = /^deadletter-(\d{6,})\.jsonl$/;
+
+/**
+ * A record with its stable id `<file number>-<byte offset>-<8 hex of the line's SHA-256>`. Files
+ * are append-only and deleted whole, so number and offset never move; the hash makes an id that
+ * outlived its file (a wiped directory starts numbering at 1 again) never name another record.
+ */
+export interface DeadLetterEntry {
+  id: string;
+  record: DeadLetterRecord;
+}
+
+/** The file number in an id (undefined when it is not one). */
+export function deadLetterIdFile(id: string): number | undefined {
+  const m = DEADLETTER_ID.exec(id);
+  return m ? Number(m[1]) : undefined;
+}
 const fileName = (n: number): string => `deadletter-${String(n).padStart(6, '0')}.jsonl`;
 
 export interface DeadLetterDeps {
@@ -197,6 +215,49 @@ export class FileDeadLetterLog implements DeadLetterLog {
     return out;
   }
 
+  /**
+   * Newest first, with ids: the records `match` accepts that come before `before` (an id, the
+   * paging cursor), at most `limit`; `more` says whether older matching records exist. Reads the
+   * retained files (bounded by the cap) on every call: an operator's page, not a hot path.
+   */
+  async entries(options: {
+    limit: number;
+    before?: string;
+    match?: (record: DeadLetterRecord) => boolean;
+    /** Only these files (the files some ids name). */
+    files?: ReadonlySet<number>;
+  }): Promise<{ entries: DeadLetterEntry[]; more: boolean }> {
+    const { limit, match } = options;
+    const cursor = options.before === undefined ? undefined : DEADLETTER_ID.exec(options.before);
+    const beforeFile = cursor ? Number(cursor[1]) : Number.POSITIVE_INFINITY;
+    const beforeOffset = cursor ? Number(cursor[2]) : Number.POSITIVE_INFINITY;
+    const out: DeadLetterEntry[] = [];
+    for (const file of [...this.files].reverse()) {
+      if (out.length > limit) break;
+      if (file.n > beforeFile || (options.files !== undefined && !options.files.has(file.n))) continue;
+      const end = file.n === beforeFile ? Math.min(file.bytes, beforeOffset) : file.bytes;
+      const found: DeadLetterEntry[] = [];
+      try {
+        await forEachLine(file.path, 0, end, (line, offset) => {
+          const record = parseRecord(line);
+          if (record !== undefined && (match === undefined || match(record)))
+            found.push({ id: recordId(file.n, offset, line), record });
+          return true;
+        });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
+        throw error;
+      }
+      for (let i = found.length - 1; i >= 0 && out.length <= limit; i--) out.push(found[i]!);
+    }
+    return { entries: out.slice(0, limit), more: out.length > limit };
+  }
+
+  /** The numbers of the retained files (the replay marks of other files are stale). */
+  fileNumbers(): Set<number> {
+    return new Set(this.files.map((f) => f.n));
+  }
+
   stats(): { bytes: number; records: number; dropped: number; full: boolean } {
     return { bytes: this.totalBytes, records: this.records, dropped: this.dropped, full: this.full };
   }
@@ -314,6 +375,10 @@ export class FileDeadLetterLog implements DeadLetterLog {
     });
     return file;
   }
+}
+
+function recordId(n: number, offset: number, line: Buffer): string {
+  return `${n}-${offset}-${createHash('sha256').update(line).digest('hex').slice(0, 8)}`;
 }
 
 function parseRecord(line: Buffer): DeadLetterRecord | undefined {

@@ -88,9 +88,31 @@ export function requireRole(role: Role): RequestHandler {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * A state-changing request names this server in `Origin`, or, when a browser sent none (some do
+ * not on same-origin requests), in `Referer`. Neither: not a browser's cross-site request (curl,
+ * the CLI). Runs for every route (server.ts), so no POST handler can be added without it.
+ */
+export const originGuard: RequestHandler = (req, res, next) => {
+  if (SAFE_METHODS.has(req.method)) return next();
+  const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
+  if (!sameOrigin(origin, req.headers.host))
+    return sendError(res, 403, 'E_CROSS_ORIGIN', 'a request from another origin is refused');
+  next();
+};
+
+function refererOrigin(referer: string | undefined): string | undefined {
+  if (referer === undefined) return undefined;
+  try {
+    return new URL(referer).origin;
+  } catch {
+    return 'null'; // unparsable: never the same origin
+  }
+}
+
 export const csrfGuard: RequestHandler = (req, res, next) => {
   if (SAFE_METHODS.has(req.method)) return next();
-  if (!sameOrigin(req.headers.origin, req.headers.host))
+  if (!sameOrigin(req.headers.origin ?? refererOrigin(req.headers.referer), req.headers.host))
     return sendError(res, 403, 'E_CROSS_ORIGIN', 'a request from another origin is refused');
   // The header itself, not req.is(): that answers null for a request without a body (logout).
   const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();

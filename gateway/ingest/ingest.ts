@@ -103,7 +103,16 @@ export class Ingest {
   async ingest(
     deviceId: string,
     payload: Buffer,
-    options: { lateWindowWaived?: boolean; signal?: AbortSignal } = {},
+    options: {
+      lateWindowWaived?: boolean;
+      signal?: AbortSignal;
+      /**
+       * An operator's dead-letter replay (gateway/deadletter-replay.ts): a reject is answered to
+       * the operator only. It has its record already, the device did not send anything, and the
+       * data-quality figures count what devices send.
+       */
+      replay?: boolean;
+    } = {},
   ): Promise<IngestOutcome> {
     const { deps } = this;
     const receivedAt = deps.clock.now();
@@ -192,7 +201,7 @@ export class Ingest {
       waits.push(durable);
     }
     let deadLetter: Promise<{ written: number; dropped: number }> | undefined;
-    if (records.length > 0) {
+    if (records.length > 0 && options.replay !== true) {
       deadLetter = deps.deadLetter.append(records);
       waits.push(deadLetter);
     }
@@ -205,7 +214,7 @@ export class Ingest {
     if (normalized.length > 0) deps.bus.emit('readings.accepted', { deviceId, readings: normalized });
     if (duplicates > 0) deps.bus.emit('readings.duplicate', { deviceId, count: duplicates });
     const messages = rejects.map((r) => r.message);
-    if (messages.length > 0) {
+    if (messages.length > 0 && options.replay !== true) {
       for (const m of messages) this.counts.rejected[m.code] = (this.counts.rejected[m.code] ?? 0) + 1;
       deps.bus.emit('readings.rejected', { deviceId, rejects: messages });
       this.log.debug({ deviceId, codes: messages.map((m) => m.code) }, 'readings rejected');
