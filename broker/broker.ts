@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { Bus } from '../contract/index.js';
+import { type Bus, type RejectMessage, topics } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
@@ -18,10 +18,14 @@ import { Authenticator, CONNACK } from './authenticator.js';
 import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
+import { DeviceRateLimiter, type RateLimitSettings } from './rate-limit.js';
+import type { RefusalCode } from './refusals.js';
 import { Sessions } from './sessions.js';
+
+export type { RefusalCode } from './refusals.js';
 import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
-export interface BrokerSettings {
+export interface BrokerSettings extends RateLimitSettings {
   bind: string;
   mqttPort: number;
   wsPort: number;
@@ -44,6 +48,10 @@ export interface BrokerCounts {
   connectionsRefused: Record<string, number>;
   aclDenied: number;
   sizeGuardDrops: number;
+  /** `readings` messages refused by the per-device rate limit (acknowledged, not ingested). */
+  rateLimited: number;
+  /** Every refusal by a stable reason code (see RefusalCode), for /metrics. */
+  refusals: Partial<Record<RefusalCode, number>>;
   lastGuardDrop?: GuardViolation & { address: string };
 }
 
@@ -66,7 +74,14 @@ export class Broker {
   private inFlightDrained: (() => void) | undefined;
   private accepting = false;
   private readonly log: Logger;
-  readonly counts: BrokerCounts = { connectionsRefused: {}, aclDenied: 0, sizeGuardDrops: 0 };
+  readonly counts: BrokerCounts = {
+    connectionsRefused: {},
+    aclDenied: 0,
+    sizeGuardDrops: 0,
+    rateLimited: 0,
+    refusals: {},
+  };
+  private readonly rateLimiter: DeviceRateLimiter;
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
@@ -76,6 +91,7 @@ export class Broker {
       deps.settings.loginDelayBaseMs,
       deps.settings.loginDelayMaxMs,
     );
+    this.rateLimiter = new DeviceRateLimiter(deps.clock, deps.settings);
   }
 
   async start(): Promise<void> {
@@ -98,7 +114,11 @@ export class Broker {
         const identity = this.identities.get(client);
         if (identity && maySubscribe(identity, sub.topic)) return done(null, sub);
         this.counts.aclDenied++;
-        this.log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused by the ACL');
+        this.countRefusal('acl_subscribe');
+        this.log.info(
+          { clientId: client.id, code: 'acl_subscribe', filter: sub.topic },
+          'subscription refused by the ACL',
+        );
         done(null, null);
       },
       maxClientsIdLength: 64,
@@ -180,6 +200,11 @@ export class Broker {
     this.sessions.close(id);
   }
 
+  /** A revoked, removed or moved device: its rate-limit bucket is freed. */
+  forgetDevice(id: string): void {
+    this.rateLimiter.forget(id);
+  }
+
   /** Whether some session may receive `valley/live/...` (see Sessions). */
   hasLiveSubscribers(): boolean {
     return this.sessions.hasLiveSubscribers();
@@ -231,6 +256,7 @@ export class Broker {
 
   private onViolation(address: string, v: GuardViolation): void {
     this.counts.sizeGuardDrops++;
+    this.countRefusal(v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length');
     this.counts.lastGuardDrop = { ...v, address };
     this.deps.bus.emit('connection.refused', {
       clientId: '',
@@ -239,13 +265,23 @@ export class Broker {
       at: this.deps.clock.now(),
     });
     this.log.warn(
-      { address, ...v, limit: this.deps.settings.maxPacketBytes },
+      {
+        address,
+        code: v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length',
+        ...v,
+        limit: this.deps.settings.maxPacketBytes,
+      },
       'connection dropped by the packet-size guard',
     );
   }
 
-  private refuse(reason: string, client: Client, address: string): void {
+  private countRefusal(code: RefusalCode): void {
+    this.counts.refusals[code] = (this.counts.refusals[code] ?? 0) + 1;
+  }
+
+  private refuse(reason: string, code: RefusalCode, client: Client, address: string): void {
     this.counts.connectionsRefused[reason] = (this.counts.connectionsRefused[reason] ?? 0) + 1;
+    this.countRefusal(code);
     this.deps.bus.emit('connection.refused', {
       clientId: client.id,
       address,
@@ -261,11 +297,11 @@ export class Broker {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
-    const fail = (returnCode: number, reason: string, countsAsGuess: boolean) => {
-      this.refuse(reason, client, address);
+    const fail = (returnCode: number, reason: string, code: RefusalCode, countsAsGuess: boolean) => {
+      this.refuse(reason, code, client, address);
       // Only guesses grow the delay; "busy" and protocol mistakes are answered at once.
       const delay = countsAsGuess ? this.throttle.failure(address, client.id) : 0;
-      this.log.info({ clientId: client.id, address, reason, delayMs: delay }, 'CONNECT refused');
+      this.log.info({ clientId: client.id, address, code, reason, delayMs: delay }, 'CONNECT refused');
       const error: AuthenticateError = Object.assign(new Error(reason), {
         returnCode: returnCode,
       });
@@ -281,11 +317,11 @@ export class Broker {
           this.throttle.success(address, client.id);
           this.identities.set(client, result.identity);
           done(null, true);
-        } else fail(result.returnCode, result.reason, result.countsAsGuess);
+        } else fail(result.returnCode, result.reason, result.code, result.countsAsGuess);
       },
       (err: unknown) => {
         this.log.error({ clientId: client.id, err }, 'authentication failed unexpectedly');
-        fail(CONNACK.serverUnavailable, 'authentication error', false);
+        fail(CONNACK.serverUnavailable, 'authentication error', 'auth_error', false);
       },
     );
   }
@@ -302,12 +338,23 @@ export class Broker {
       // MQTT 3.1.1 has no negative PUBACK: an error closes the connection, which is what an
       // ACL violation deserves (DESIGN).
       this.counts.aclDenied++;
-      this.log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200) }, 'publish refused by the ACL');
+      this.countRefusal('acl_publish');
+      this.log.warn(
+        { clientId: client.id, code: 'acl_publish', topic: packet.topic.slice(0, 200) },
+        'publish refused by the ACL',
+      );
       return done(new Error('not authorized to publish on this topic'));
     }
     if (decision === 'status') {
       const status = packet.payload.toString('utf8').slice(0, 32);
       this.deps.bus.emit('device.status', { deviceId: client.id, status, at: this.deps.clock.now() });
+      return done(null);
+    }
+    const rate = this.rateLimiter.admit(client.id);
+    if (!rate.admitted) {
+      this.rateLimited(client.id, rate.notice);
+      // Acknowledged like every reject (docs/contract.md): a device that is not answered resends,
+      // which is the opposite of slowing down. The reading is refused, not stored.
       return done(null);
     }
     if (!this.accepting) {
@@ -332,6 +379,37 @@ export class Broker {
         this.log[level]({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
         done(err instanceof Error ? err : new Error(String(err)));
       },
+    );
+  }
+
+  /**
+   * Counted and on the bus per message (dashboard, status); published to the device and logged at
+   * most once per device per second with how many were refused, so a looping device cannot make
+   * the gateway flood its rejects topic or its log. No dead-letter record: see docs/decisions.md.
+   */
+  private rateLimited(deviceId: string, notice: { dropped: number } | undefined): void {
+    this.counts.rateLimited++;
+    this.countRefusal('rate_limited');
+    const { rateLimitPerSecond, rateBurst } = this.deps.settings;
+    const limit = `${rateLimitPerSecond} messages/s with a burst of ${rateBurst}`;
+    const reject: RejectMessage = {
+      code: 'E_RATE_LIMIT',
+      message: `more than ${limit}: message refused`,
+      receivedAt: this.deps.clock.now(),
+    };
+    this.deps.bus.emit('readings.rejected', { deviceId, rejects: [reject] });
+    if (!notice) return;
+    this.log.warn(
+      { deviceId, code: 'E_RATE_LIMIT', dropped: notice.dropped, limit },
+      'messages refused by the rate limit',
+    );
+    const message: RejectMessage = {
+      ...reject,
+      message: `more than ${limit}: ${notice.dropped} message(s) refused since the previous notice`,
+      dropped: notice.dropped,
+    };
+    this.publish(topics.rejects(deviceId), JSON.stringify(message), { qos: 1, retain: false }).catch(
+      (err: unknown) => this.log.warn({ deviceId, err }, 'could not publish a rate-limit reject'),
     );
   }
 

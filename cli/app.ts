@@ -200,7 +200,10 @@ export class Valley {
             current: () => this.registry,
             replace: (next) => (this.registry = next),
             disconnect: (id) => this.broker.disconnect(id),
-            forgetDevice: (id) => this.ingest.forgetDevice(id),
+            forgetDevice: (id) => {
+              this.ingest.forgetDevice(id);
+              this.broker.forgetDevice(id);
+            },
           });
     this.aggregator = new DashboardAggregator({
       registry: this.registry,

@@ -190,6 +190,24 @@ export const SETTING_DEFS = {
     parse: 'duration',
     help: 'dashboard: a login session unused this long ends',
   },
+  rateLimitPerSecond: {
+    env: 'VALLEY_RATE_LIMIT',
+    flag: 'rate-limit',
+    parse: 'int',
+    help: 'MQTT messages per second per device (an array counts once); 0 = off',
+  },
+  rateBurst: {
+    env: 'VALLEY_RATE_BURST',
+    flag: 'rate-burst',
+    parse: 'int',
+    help: 'messages a device may send at once above its rate',
+  },
+  metricsToken: {
+    env: 'VALLEY_METRICS_TOKEN',
+    flag: 'metrics-token',
+    parse: 'string',
+    help: '/metrics bearer token; required to scrape when the bind is not loopback',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -274,6 +292,10 @@ export const settingsSchema = z.strictObject({
   pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
   // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
   sessionIdleMs: duration(60_000).default(8 * 3_600_000),
+  rateLimitPerSecond: z.number().int().nonnegative().default(20),
+  rateBurst: positiveInt.default(100),
+  // Long enough that guessing it is hopeless; Prometheus reads it from a file (bearer_token_file).
+  metricsToken: z.string().min(16, { error: 'at least 16 characters' }).optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -31,6 +31,8 @@ export interface TestGatewayOptions {
   logger?: Logger;
   /** Default 100 ms, so tests see system alerts promptly. */
   alertCheckIntervalMs?: number;
+  /** Default: the system clock. Tests that compute bounds from the gateway's time pass their own. */
+  clock?: ValleyOptions['clock'];
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -56,6 +58,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     registry: registry.index,
     logger: options.logger ?? silentLogger(),
     ...(options.sync && { sync: options.sync }),
+    ...(options.clock && { clock: options.clock }),
     ...(options.registryPath !== undefined && { registryPath: options.registryPath }),
     alertCheckIntervalMs: options.alertCheckIntervalMs ?? 100,
   });
