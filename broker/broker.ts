@@ -19,7 +19,7 @@ import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
 import { DeviceRateLimiter, type RateLimitSettings } from './rate-limit.js';
-import type { RefusalCode } from './refusals.js';
+import { REFUSAL_CODES, type RefusalCode } from './refusals.js';
 import { Sessions } from './sessions.js';
 
 export type { RefusalCode } from './refusals.js';
@@ -79,7 +79,8 @@ export class Broker {
     aclDenied: 0,
     sizeGuardDrops: 0,
     rateLimited: 0,
-    refusals: {},
+    // Every code present from the start: /metrics shows a series at 0 before the first refusal.
+    refusals: Object.fromEntries(REFUSAL_CODES.map((code) => [code, 0])),
   };
   private readonly rateLimiter: DeviceRateLimiter;
 

@@ -14,6 +14,7 @@ import { LiveRepublisher } from '../gateway/live.js';
 import { DashboardAggregator, feedFromBus } from '../dashboard/aggregate/index.js';
 import { assertDashboardBind } from '../dashboard/auth/access.js';
 import { HttpServer } from '../dashboard/server.js';
+import { GatewayMetrics } from '../dashboard/metrics.js';
 import { LoginThrottle } from '../broker/login-throttle.js';
 import { InfluxHistory } from '../gateway/history/influx-history.js';
 import { LocalHistory } from '../gateway/history/local-history.js';
@@ -75,6 +76,8 @@ export class Valley {
   /** With a sink: the outbox cap (holds PUBACKs at VALLEY_OUTBOX_MAX). */
   readonly backpressure: BackpressureOutbox | undefined;
   readonly alerts: SystemAlerts;
+  /** What `/metrics` serves (a private prom-client registry per gateway). */
+  readonly metrics: GatewayMetrics;
   /** What ingest appends to and the drainer commits through: the outbox, behind the cap if any. */
   private readonly queue: Outbox;
   private readonly dataLock: DataDirLock;
@@ -123,6 +126,11 @@ export class Valley {
       });
     this.queue = this.backpressure ?? this.outbox;
     this.dataLock = new DataDirLock(settings.dataDir);
+    // Read at scrape time only, after start(): status() and the HTTP server exist by then.
+    this.metrics = new GatewayMetrics({
+      status: { status: () => this.status() },
+      socketClients: () => this.http.live.clientCount(),
+    });
     this.deadLetter = new FileDeadLetterLog({
       dir: join(settings.dataDir, 'deadletter'),
       maxBytes: settings.deadLetterMaxBytes,
@@ -143,6 +151,7 @@ export class Valley {
           // A write still out when the shutdown flush ends is abandoned: it is resent at the next
           // start (InfluxDB overwrites the same points), and the exit stays within the flush time.
           stopTimeoutMs: 1000,
+          onWrite: (write) => this.metrics.observeSinkWrite(write),
         })
       : undefined;
     this.sinkCheck = this.sink && new StartupSinkCheck(this.sink, this.log, clock);
@@ -235,6 +244,7 @@ export class Valley {
       history: this.history,
       // Its own table: dashboard logins and MQTT logins are separate doors with separate counts.
       loginThrottle: new LoginThrottle(clock, settings.loginDelayBaseMs, settings.loginDelayMaxMs),
+      metrics: this.metrics,
     });
     this.stats = new StatsReporter(
       () => {

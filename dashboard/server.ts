@@ -25,6 +25,7 @@ import { LiveServer } from './live.js';
 import { authRoutes, type LoginThrottle } from './routes/auth.js';
 import { geoRoutes, loadGeo, type GeoAnswer } from './routes/geo.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsEndpoint } from './routes/metrics.js';
 import { historyRoutes } from './routes/history.js';
 import { registryRoutes } from './routes/registry.js';
 import { statusRoutes } from './routes/status.js';
@@ -35,7 +36,8 @@ export interface HttpServerDeps {
   settings: Pick<
     Settings,
     'bind' | 'httpPort' | 'readyBacklogRecords' | 'readyLagMs' | 'pushIntervalMs' | 'sessionIdleMs'
-  >;
+  > &
+    Partial<Pick<Settings, 'metricsToken'>>;
   status: StatusSource;
   logger: Logger;
   registry: () => RegistryIndex;
@@ -46,6 +48,8 @@ export interface HttpServerDeps {
   clock?: Clock;
   /** The web client's built files; default dashboard/web/dist. */
   webDir?: string;
+  /** `/metrics` (Prometheus); absent, the route is not served. */
+  metrics?: MetricsEndpoint;
 }
 
 /** How long stop() lets a request in progress finish before its connection is cut. */
@@ -174,6 +178,9 @@ export class HttpServer {
     app.use(
       healthRoutes(status, { backlogRecords: settings.readyBacklogRecords, lagMs: settings.readyLagMs }),
     );
+    // Before the session middleware: Prometheus has a token, not a cookie (routes/metrics.ts).
+    if (this.deps.metrics)
+      app.use(metricsRoutes(this.deps.metrics, { bind: settings.bind, token: settings.metricsToken }));
     app.use(authenticate({ sessions: this.sessions, mode }));
     app.use(
       authRoutes({

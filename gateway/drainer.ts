@@ -16,7 +16,14 @@ import {
 } from '../contract/index.js';
 import { toLineProtocol } from './line-protocol.js';
 import type { Logger } from './logger.js';
-import { SinkError, type Clock, type DeadLetterLog, type Outbox, type Sink } from './types.js';
+import {
+  SinkError,
+  type Clock,
+  type DeadLetterLog,
+  type Outbox,
+  type Sink,
+  type SinkFailureKind,
+} from './types.js';
 
 export type DrainerState = 'idle' | 'writing' | 'backoff' | 'misconfigured' | 'stopped';
 
@@ -54,6 +61,15 @@ export interface DrainerDeps {
   idlePollMs?: number;
   /** How long stop() waits for an in-flight write. Default 5 s. */
   stopTimeoutMs?: number;
+  /** Every sink write, timed, with its failure kind if it failed (for /metrics). */
+  onWrite?: (write: SinkWriteObservation) => void;
+}
+
+export interface SinkWriteObservation {
+  seconds: number;
+  lines: number;
+  /** Absent when the write succeeded. */
+  failure?: SinkFailureKind;
 }
 
 interface FlushWaiter {
@@ -221,8 +237,10 @@ export class Drainer {
   ): Promise<boolean> {
     if (lo >= hi) return true;
     while (this.running) {
+      const startedAt = performance.now();
       try {
         await this.deps.sink.write(lo === 0 && hi === lines.length ? lines : lines.slice(lo, hi));
+        this.deps.onWrite?.({ seconds: (performance.now() - startedAt) / 1000, lines: hi - lo });
         this.written += hi - lo;
         this.lastWriteAt = this.deps.clock.now();
         this.attempt = 0;
@@ -233,6 +251,11 @@ export class Drainer {
           caught instanceof SinkError
             ? caught
             : new SinkError('unavailable', caught instanceof Error ? caught.message : String(caught));
+        this.deps.onWrite?.({
+          seconds: (performance.now() - startedAt) / 1000,
+          lines: hi - lo,
+          failure: error.kind,
+        });
         if (error.kind === 'rejected' || error.kind === 'too-large') {
           if (error.kind === 'too-large')
             this.batchLines = Math.max(1, Math.min(this.batchLines, (hi - lo) >> 1));
