@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { isLoopback } from '../config/loader.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings } from '../config/settings.js';
 import type { HistorySource } from '../gateway/history/source.js';
@@ -98,6 +99,11 @@ export class HttpServer {
     }
     server.on('error', (err) => this.log.error({ err }, 'HTTP listener error'));
     this.server = server;
+    if (this.deps.metrics && this.deps.settings.metricsToken === undefined && !isLoopback(bind))
+      this.log.warn(
+        { bind },
+        '/metrics answers 403 on this bind until VALLEY_METRICS_TOKEN / --metrics-token is set',
+      );
   }
 
   /** After a registry reload: sessions of removed or changed users end; open → login drops anonymous clients. */
