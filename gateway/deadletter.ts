@@ -17,6 +17,7 @@ import { mkdir, open, readdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deadLetterRecordSchema, type DeadLetterRecord } from '../contract/index.js';
 import { forEachLine, GroupCommitWriter, type CommitFile, type DurableGroup } from './group-commit.js';
+import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 import {
   defaultDirSync,
@@ -74,6 +75,7 @@ type Note = { device: string | undefined; bytes: number }[];
 export class FileDeadLetterLog implements DeadLetterLog {
   private readonly writer: GroupCommitWriter<OpenLogFile, Note>;
   private readonly log: Logger;
+  private readonly dropLogBudget: LogBudget;
   private readonly syncDir: DirSyncFn;
   private readonly fileBytes: number;
   private files: LogFile[] = [];
@@ -88,6 +90,7 @@ export class FileDeadLetterLog implements DeadLetterLog {
 
   constructor(private readonly deps: DeadLetterDeps) {
     this.log = deps.logger.child({ module: 'deadletter' });
+    this.dropLogBudget = new LogBudget(deps.clock, 60_000);
     this.syncDir = deps.syncDir ?? defaultDirSync;
     this.fileBytes = deps.fileBytes ?? Math.max(4096, Math.floor(deps.maxBytes / 8));
     this.writer = new GroupCommitWriter<OpenLogFile, Note>({
@@ -231,14 +234,18 @@ export class FileDeadLetterLog implements DeadLetterLog {
   private drop(record: DeadLetterRecord, reason: DropReason, error?: unknown): void {
     this.dropped++;
     if (reason !== 'device-share') this.full = true;
+    // One line per device per minute: a device whose share is full keeps sending bad readings.
+    const suppressed = this.dropLogBudget.take(record.device);
+    if (suppressed === undefined) return;
     this.log.warn(
       {
         deviceId: record.device,
         code: record.reject.code,
         reason,
+        linesLeftOut: suppressed,
         ...(error !== undefined && { err: error }),
       },
-      'dead-letter record dropped',
+      'dead-letter record dropped (counted in /api/status and /metrics)',
     );
   }
 

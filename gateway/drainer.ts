@@ -15,6 +15,7 @@ import {
   type NormalizedReading,
 } from '../contract/index.js';
 import { toLineProtocol } from './line-protocol.js';
+import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 import {
   SinkError,
@@ -85,6 +86,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Drainer {
   private readonly log: Logger;
+  private readonly rejectLogBudget: LogBudget;
   private readonly random: () => number;
   private state: DrainerState = 'stopped';
   private running = false;
@@ -104,6 +106,7 @@ export class Drainer {
 
   constructor(private readonly deps: DrainerDeps) {
     this.log = deps.logger.child({ module: 'drainer', sink: deps.sink.description });
+    this.rejectLogBudget = new LogBudget(deps.clock, 60_000);
     this.random = deps.random ?? Math.random;
     this.batchLines = deps.settings.drainBatchLines;
   }
@@ -326,10 +329,19 @@ export class Drainer {
       this.log.info({ deviceId: reading.deviceId, ts: reading.ts }, 'dead-letter log writable again');
     }
     this.deadLettered++;
-    this.log.warn(
-      { deviceId: reading.deviceId, ts: reading.ts, message },
-      'sink rejected a reading: dead-lettered',
-    );
+    // A field-type conflict refuses every reading of a device: one line per device per minute.
+    const suppressed = this.rejectLogBudget.take(reading.deviceId);
+    if (suppressed !== undefined)
+      this.log.warn(
+        {
+          deviceId: reading.deviceId,
+          code: 'E_SINK_REJECTED',
+          ts: reading.ts,
+          message,
+          linesLeftOut: suppressed,
+        },
+        'sink rejected a reading: dead-lettered',
+      );
     return true;
   }
 
