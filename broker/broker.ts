@@ -67,6 +67,8 @@ export class Broker {
   private readonly throttle: LoginThrottle;
   private readonly authenticator: Authenticator;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  /** Messages waiting for their rate-limit token, with their Aedes callbacks. */
+  private readonly shaped = new Map<NodeJS.Timeout, (error?: Error | null) => void>();
   private readonly connections = new OpenConnections();
   private inFlight = 0;
   /** Publishes that arrived after stopAccepting(): never ingested, answered when the sessions close. */
@@ -234,6 +236,12 @@ export class Broker {
     await this.stopAccepting(0);
     for (const timer of this.pendingTimers) clearTimeout(timer);
     this.pendingTimers.clear();
+    // Still waiting for their token: neither stored nor acknowledged, like late arrivals.
+    for (const [timer, done] of this.shaped) {
+      clearTimeout(timer);
+      this.lateAtShutdown.add(done);
+    }
+    this.shaped.clear();
     await this.connections.endAll();
     for (const client of this.ws?.clients ?? []) client.terminate();
     const aedes = this.aedes;
@@ -358,6 +366,17 @@ export class Broker {
       // which is the opposite of slowing down. The reading is refused, not stored.
       return done(null);
     }
+    if (rate.delayMs === 0) return this.forward(client, packet, done);
+    // Over the rate but within the shaping delay: the message (and so its PUBACK) waits for its
+    // token, which paces a device that waits for its acks without refusing anything.
+    const timer = setTimeout(() => {
+      this.shaped.delete(timer);
+      this.forward(client, packet, done);
+    }, rate.delayMs);
+    this.shaped.set(timer, done);
+  }
+
+  private forward(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (!this.accepting) {
       // Read before the sockets were held: neither stored nor acknowledged; the device resends.
       this.lateAtShutdown.add(done);

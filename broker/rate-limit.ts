@@ -1,7 +1,10 @@
 /**
  * Per-device rate limit (DESIGN: 20 messages/s with a burst of 100; an array counts once): a
- * token bucket per device id, and a notice budget so a refused flood turns into at most one
- * E_RATE_LIMIT message per device per interval instead of one per message.
+ * token bucket per device id. Over the limit, a message first waits for its token (at most
+ * MAX_SHAPING_DELAY_MS): a device that waits for its PUBACKs is slowed down to the rate and loses
+ * nothing. Only beyond that (a device that does not wait for its acks) is a message refused, and a
+ * notice budget turns a refused flood into at most one E_RATE_LIMIT message per device per
+ * interval instead of one per message.
  */
 import type { Clock } from '../gateway/types.js';
 
@@ -12,7 +15,10 @@ export interface RateLimitSettings {
   rateBurst: number;
 }
 
-/** A classic token bucket: `burst` tokens, refilled continuously at `ratePerSecond`. */
+/**
+ * A token bucket: `burst` tokens, refilled continuously at `ratePerSecond`. It may go into debt
+ * (tokens reserved ahead of time for messages that wait), never more than `maxWaitMs` worth.
+ */
 export class TokenBucket {
   private tokens: number;
   private updatedAt: number;
@@ -26,12 +32,20 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Takes one token if there is one. */
-  take(now: number): boolean {
+  /**
+   * Reserves one token: 0 when it is there now, else how many ms until it will be (the caller
+   * waits that long), or undefined when that is longer than `maxWaitMs` (refused; nothing taken).
+   */
+  reserve(now: number, maxWaitMs = 0): number | undefined {
     this.refill(now);
-    if (this.tokens < 1) return false;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    const waitMs = ((1 - this.tokens) * 1000) / this.ratePerSecond;
+    if (waitMs > maxWaitMs) return undefined;
     this.tokens -= 1;
-    return true;
+    return Math.ceil(waitMs);
   }
 
   /** Whether the bucket is full again, i.e. forgetting it changes nothing. */
@@ -49,7 +63,8 @@ export class TokenBucket {
 }
 
 export type RateDecision =
-  | { admitted: true }
+  /** `delayMs`: how long the message waits for its token before it goes on (0: at once). */
+  | { admitted: true; delayMs: number }
   /** `notice`: tell the device now, with how many messages were refused since the last notice. */
   | { admitted: false; notice?: { dropped: number } };
 
@@ -61,6 +76,11 @@ interface DeviceState {
 
 /** How often a refusing device hears about it (and the log says so). */
 export const RATE_NOTICE_INTERVAL_MS = 1000;
+/**
+ * The longest a message waits for its token. Long enough to pace a device that waits for each
+ * PUBACK; short enough that few messages are held per device (about one second's worth).
+ */
+export const MAX_SHAPING_DELAY_MS = 1000;
 
 export class DeviceRateLimiter {
   private readonly devices = new Map<string, DeviceState>();
@@ -70,6 +90,7 @@ export class DeviceRateLimiter {
     private readonly clock: Clock,
     private readonly settings: RateLimitSettings,
     private readonly noticeIntervalMs = RATE_NOTICE_INTERVAL_MS,
+    private readonly maxDelayMs = MAX_SHAPING_DELAY_MS,
   ) {
     this.sweptAt = clock.now();
   }
@@ -84,7 +105,7 @@ export class DeviceRateLimiter {
   }
 
   admit(deviceId: string): RateDecision {
-    if (!this.enabled) return { admitted: true };
+    if (!this.enabled) return { admitted: true, delayMs: 0 };
     const now = this.clock.now();
     this.sweep(now);
     let state = this.devices.get(deviceId);
@@ -96,7 +117,8 @@ export class DeviceRateLimiter {
       };
       this.devices.set(deviceId, state);
     }
-    if (state.bucket.take(now)) return { admitted: true };
+    const delayMs = state.bucket.reserve(now, this.maxDelayMs);
+    if (delayMs !== undefined) return { admitted: true, delayMs };
     state.droppedSinceNotice++;
     if (now - state.lastNoticeAt < this.noticeIntervalMs) return { admitted: false };
     const dropped = state.droppedSinceNotice;

@@ -111,4 +111,34 @@ describe('per-device rate limit', () => {
     // The flood left no dead-letter records: it cannot evict other devices' records.
     expect(gw.valley.deadLetter.stats().records).toBe(0);
   });
+
+  it('paces a device that waits for each PUBACK instead of refusing it', async () => {
+    const pacedId = TEST_DEVICES.pressure.id;
+    const paced = await device(pacedId);
+    const refusedBefore = gw.valley.status().broker.rateLimited;
+    const base = clock.now() - 30_000;
+    const sent = BURST + 2 * RATE; // two seconds' worth over the burst
+    const startedAt = clock.now();
+    for (let i = 0; i < sent; i++)
+      await publishAcked(
+        paced,
+        `sensors/${pacedId}/readings`,
+        JSON.stringify({ ts: base + i, values: { pressure_bar: 4 } }),
+      );
+    const endedAt = clock.now();
+    // Nothing refused; the acks came no faster than the bucket allows.
+    expect(gw.valley.status().broker.rateLimited).toBe(refusedBefore);
+    expect(sent).toBeLessThanOrEqual(BURST + (RATE * (endedAt - startedAt)) / 1000 + 1);
+    await waitFor(
+      async () => {
+        const rows = await influx.query(
+          DB,
+          `SELECT count("pressure_bar") FROM "water_pressure" WHERE "device" = '${pacedId}'`,
+        );
+        return Number(rows[0]?.['count'] ?? 0) === sent;
+      },
+      15_000,
+      'every paced reading in InfluxDB',
+    );
+  });
 });
