@@ -21,9 +21,9 @@ import { LoginThrottle } from './login-throttle.js';
 import { DeviceRateLimiter, type RateLimitSettings } from './rate-limit.js';
 import { REFUSAL_CODES, type RefusalCode } from './refusals.js';
 import { Sessions } from './sessions.js';
+import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
 export type { RefusalCode } from './refusals.js';
-import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
 export interface BrokerSettings extends RateLimitSettings {
   bind: string;
@@ -265,7 +265,8 @@ export class Broker {
 
   private onViolation(address: string, v: GuardViolation): void {
     this.counts.sizeGuardDrops++;
-    this.countRefusal(v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length');
+    const code: RefusalCode = v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length';
+    this.countRefusal(code);
     this.counts.lastGuardDrop = { ...v, address };
     this.deps.bus.emit('connection.refused', {
       clientId: '',
@@ -276,7 +277,7 @@ export class Broker {
     this.log.warn(
       {
         address,
-        code: v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length',
+        code,
         ...v,
         limit: this.deps.settings.maxPacketBytes,
       },
