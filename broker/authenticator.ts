@@ -10,6 +10,7 @@
 import type { RegistryIndex } from '../config/registry-schema.js';
 import { verifyPassword, verifySecret } from '../config/secrets.js';
 import type { Identity } from './acl.js';
+import type { RefusalCode } from './refusals.js';
 
 /** MQTT 3.1.1 CONNACK return codes. */
 export const CONNACK = {
@@ -21,7 +22,7 @@ export const CONNACK = {
 
 export type AuthResult =
   | { ok: true; identity: Identity }
-  | { ok: false; returnCode: number; reason: string; countsAsGuess: boolean };
+  | { ok: false; returnCode: number; reason: string; code: RefusalCode; countsAsGuess: boolean };
 
 export interface PasswordCheckLimits {
   /** scrypt checks running at once (each holds a libuv thread for ~42 ms). */
@@ -55,6 +56,7 @@ export class Authenticator {
         ok: false,
         returnCode: CONNACK.identifierRejected,
         reason: 'client id must equal the username (the device id)',
+        code: 'client_id_mismatch',
         countsAsGuess: false,
       };
     }
@@ -64,7 +66,13 @@ export class Authenticator {
     if (device) {
       if (verifySecret(secret, device.device.secret_hash))
         return { ok: true, identity: { type: 'device', id: clientId } };
-      return { ok: false, returnCode: CONNACK.badCredentials, reason: 'wrong secret', countsAsGuess: true };
+      return {
+        ok: false,
+        returnCode: CONNACK.badCredentials,
+        reason: 'wrong secret',
+        code: 'bad_secret',
+        countsAsGuess: true,
+      };
     }
     const user = registry.users.get(clientId);
     // The same answer for an unknown id as for a wrong secret: the CONNACK does not tell a
@@ -74,6 +82,7 @@ export class Authenticator {
         ok: false,
         returnCode: CONNACK.badCredentials,
         reason: 'unknown device or user',
+        code: 'unknown_id',
         countsAsGuess: true,
       };
     if (user.role !== 'operator') {
@@ -81,6 +90,7 @@ export class Authenticator {
         ok: false,
         returnCode: CONNACK.notAuthorized,
         reason: 'viewers use the dashboard only; MQTT is for devices and operators',
+        code: 'viewer_role',
         countsAsGuess: false,
       };
     }
@@ -90,6 +100,7 @@ export class Authenticator {
         ok: false,
         returnCode: CONNACK.serverUnavailable,
         reason: 'too many password checks at once; try again later',
+        code: 'auth_busy',
         countsAsGuess: false,
       };
     }
@@ -97,7 +108,13 @@ export class Authenticator {
       await slot;
       const ok = await verifyPassword(secret, user.password_hash).catch(() => false);
       if (ok) return { ok: true, identity: { type: 'user', id: user.id, role: user.role } };
-      return { ok: false, returnCode: CONNACK.badCredentials, reason: 'wrong password', countsAsGuess: true };
+      return {
+        ok: false,
+        returnCode: CONNACK.badCredentials,
+        reason: 'wrong password',
+        code: 'bad_password',
+        countsAsGuess: true,
+      };
     } finally {
       this.release(address);
     }

@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes';
-import type { Bus } from '../contract/index.js';
+import { type Bus, type RejectMessage, topics } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { TlsMaterial } from '../config/tls.js';
 import type { Logger } from '../gateway/logger.js';
@@ -16,11 +16,15 @@ import { Authenticator, CONNACK } from './authenticator.js';
 import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginThrottle } from './login-throttle.js';
+import { DeviceRateLimiter, type RateLimitSettings } from './rate-limit.js';
+import { REFUSAL_CODES, type RefusalCode } from './refusals.js';
 import { Sessions } from './sessions.js';
 import { Listeners, type ListenerSettings } from './listeners.js';
 import { GuardedConnection, type GuardViolation } from './size-guard.js';
 
-export interface BrokerSettings extends ListenerSettings {
+export type { RefusalCode } from './refusals.js';
+
+export interface BrokerSettings extends ListenerSettings, RateLimitSettings {
   loginDelayBaseMs: number;
   loginDelayMaxMs: number;
 }
@@ -41,6 +45,10 @@ export interface BrokerCounts {
   connectionsRefused: Record<string, number>;
   aclDenied: number;
   sizeGuardDrops: number;
+  /** `readings` messages refused by the per-device rate limit (acknowledged, not ingested). */
+  rateLimited: number;
+  /** Every refusal by a stable reason code (see RefusalCode), for /metrics. */
+  refusals: Partial<Record<RefusalCode, number>>;
   lastGuardDrop?: GuardViolation & { address: string };
 }
 
@@ -52,6 +60,8 @@ export class Broker {
   private readonly throttle: LoginThrottle;
   private readonly authenticator: Authenticator;
   private readonly pendingTimers = new Set<NodeJS.Timeout>();
+  /** Messages waiting for their rate-limit token, with their Aedes callbacks. */
+  private readonly shaped = new Map<NodeJS.Timeout, (error?: Error | null) => void>();
   private readonly connections = new OpenConnections();
   private inFlight = 0;
   /** Publishes that arrived after stopAccepting(): never ingested, answered when the sessions close. */
@@ -59,7 +69,15 @@ export class Broker {
   private inFlightDrained: (() => void) | undefined;
   private accepting = false;
   private readonly log: Logger;
-  readonly counts: BrokerCounts = { connectionsRefused: {}, aclDenied: 0, sizeGuardDrops: 0 };
+  readonly counts: BrokerCounts = {
+    connectionsRefused: {},
+    aclDenied: 0,
+    sizeGuardDrops: 0,
+    rateLimited: 0,
+    // Every code present from the start: /metrics shows a series at 0 before the first refusal.
+    refusals: Object.fromEntries(REFUSAL_CODES.map((code) => [code, 0])),
+  };
+  private readonly rateLimiter: DeviceRateLimiter;
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
@@ -69,6 +87,7 @@ export class Broker {
       deps.settings.loginDelayBaseMs,
       deps.settings.loginDelayMaxMs,
     );
+    this.rateLimiter = new DeviceRateLimiter(deps.clock, deps.settings);
   }
 
   async start(): Promise<void> {
@@ -91,7 +110,11 @@ export class Broker {
         const identity = this.identities.get(client);
         if (identity && maySubscribe(identity, sub.topic)) return done(null, sub);
         this.counts.aclDenied++;
-        this.log.info({ clientId: client.id, filter: sub.topic }, 'subscription refused by the ACL');
+        this.countRefusal('acl_subscribe');
+        this.log.info(
+          { clientId: client.id, code: 'acl_subscribe', filter: sub.topic },
+          'subscription refused by the ACL',
+        );
         done(null, null);
       },
       maxClientsIdLength: 64,
@@ -168,6 +191,11 @@ export class Broker {
     this.sessions.close(id);
   }
 
+  /** A revoked, removed or moved device: its rate-limit bucket is freed. */
+  forgetDevice(id: string): void {
+    this.rateLimiter.forget(id);
+  }
+
   /** Whether some session may receive `valley/live/...` (see Sessions). */
   hasLiveSubscribers(): boolean {
     return this.sessions.hasLiveSubscribers();
@@ -195,6 +223,12 @@ export class Broker {
     await this.stopAccepting(0);
     for (const timer of this.pendingTimers) clearTimeout(timer);
     this.pendingTimers.clear();
+    // Still waiting for their token: neither stored nor acknowledged, like late arrivals.
+    for (const [timer, done] of this.shaped) {
+      clearTimeout(timer);
+      this.lateAtShutdown.add(done);
+    }
+    this.shaped.clear();
     await this.connections.endAll();
     this.listeners?.dropRemaining();
     const aedes = this.aedes;
@@ -217,6 +251,8 @@ export class Broker {
 
   private onViolation(address: string, v: GuardViolation): void {
     this.counts.sizeGuardDrops++;
+    const code: RefusalCode = v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length';
+    this.countRefusal(code);
     this.counts.lastGuardDrop = { ...v, address };
     this.deps.bus.emit('connection.refused', {
       clientId: '',
@@ -225,13 +261,23 @@ export class Broker {
       at: this.deps.clock.now(),
     });
     this.log.warn(
-      { address, ...v, limit: this.deps.settings.maxPacketBytes },
+      {
+        address,
+        code,
+        ...v,
+        limit: this.deps.settings.maxPacketBytes,
+      },
       'connection dropped by the packet-size guard',
     );
   }
 
-  private refuse(reason: string, client: Client, address: string): void {
+  private countRefusal(code: RefusalCode): void {
+    this.counts.refusals[code] = (this.counts.refusals[code] ?? 0) + 1;
+  }
+
+  private refuse(reason: string, code: RefusalCode, client: Client, address: string): void {
     this.counts.connectionsRefused[reason] = (this.counts.connectionsRefused[reason] ?? 0) + 1;
+    this.countRefusal(code);
     this.deps.bus.emit('connection.refused', {
       clientId: client.id,
       address,
@@ -247,11 +293,11 @@ export class Broker {
     done: (error: AuthenticateError | null, success: boolean | null) => void,
   ): void {
     const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
-    const fail = (returnCode: number, reason: string, countsAsGuess: boolean) => {
-      this.refuse(reason, client, address);
+    const fail = (returnCode: number, reason: string, code: RefusalCode, countsAsGuess: boolean) => {
+      this.refuse(reason, code, client, address);
       // Only guesses grow the delay; "busy" and protocol mistakes are answered at once.
       const delay = countsAsGuess ? this.throttle.failure(address, client.id) : 0;
-      this.log.info({ clientId: client.id, address, reason, delayMs: delay }, 'CONNECT refused');
+      this.log.info({ clientId: client.id, address, code, reason, delayMs: delay }, 'CONNECT refused');
       const error: AuthenticateError = Object.assign(new Error(reason), {
         returnCode: returnCode,
       });
@@ -267,11 +313,11 @@ export class Broker {
           this.throttle.success(address, client.id);
           this.identities.set(client, result.identity);
           done(null, true);
-        } else fail(result.returnCode, result.reason, result.countsAsGuess);
+        } else fail(result.returnCode, result.reason, result.code, result.countsAsGuess);
       },
       (err: unknown) => {
         this.log.error({ clientId: client.id, err }, 'authentication failed unexpectedly');
-        fail(CONNACK.serverUnavailable, 'authentication error', false);
+        fail(CONNACK.serverUnavailable, 'authentication error', 'auth_error', false);
       },
     );
   }
@@ -288,7 +334,11 @@ export class Broker {
       // MQTT 3.1.1 has no negative PUBACK: an error closes the connection, which is what an
       // ACL violation deserves (DESIGN).
       this.counts.aclDenied++;
-      this.log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200) }, 'publish refused by the ACL');
+      this.countRefusal('acl_publish');
+      this.log.warn(
+        { clientId: client.id, code: 'acl_publish', topic: packet.topic.slice(0, 200) },
+        'publish refused by the ACL',
+      );
       return done(new Error('not authorized to publish on this topic'));
     }
     if (decision === 'status') {
@@ -296,6 +346,24 @@ export class Broker {
       this.deps.bus.emit('device.status', { deviceId: client.id, status, at: this.deps.clock.now() });
       return done(null);
     }
+    const rate = this.rateLimiter.admit(client.id);
+    if (!rate.admitted) {
+      this.rateLimited(client.id, rate.notice);
+      // Acknowledged like every reject (docs/contract.md): a device that is not answered resends,
+      // which is the opposite of slowing down. The reading is refused, not stored.
+      return done(null);
+    }
+    if (rate.delayMs === 0) return this.forward(client, packet, done);
+    // Over the rate but within the shaping delay: the message (and so its PUBACK) waits for its
+    // token, which paces a device that waits for its acks without refusing anything.
+    const timer = setTimeout(() => {
+      this.shaped.delete(timer);
+      this.forward(client, packet, done);
+    }, rate.delayMs);
+    this.shaped.set(timer, done);
+  }
+
+  private forward(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
     if (!this.accepting) {
       // Read before the sockets were held: neither stored nor acknowledged; the device resends.
       this.lateAtShutdown.add(done);
@@ -318,6 +386,37 @@ export class Broker {
         this.log[level]({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
         done(err instanceof Error ? err : new Error(String(err)));
       },
+    );
+  }
+
+  /**
+   * Counted and on the bus per message (dashboard, status); published to the device and logged at
+   * most once per device per second with how many were refused, so a looping device cannot make
+   * the gateway flood its rejects topic or its log. No dead-letter record: see docs/decisions.md.
+   */
+  private rateLimited(deviceId: string, notice: { dropped: number } | undefined): void {
+    this.counts.rateLimited++;
+    this.countRefusal('rate_limited');
+    const { rateLimitPerSecond, rateBurst } = this.deps.settings;
+    const limit = `${rateLimitPerSecond} messages/s with a burst of ${rateBurst}`;
+    const reject: RejectMessage = {
+      code: 'E_RATE_LIMIT',
+      message: `more than ${limit}: message refused`,
+      receivedAt: this.deps.clock.now(),
+    };
+    this.deps.bus.emit('readings.rejected', { deviceId, rejects: [reject] });
+    if (!notice) return;
+    this.log.warn(
+      { deviceId, code: 'E_RATE_LIMIT', dropped: notice.dropped, limit },
+      'messages refused by the rate limit',
+    );
+    const message: RejectMessage = {
+      ...reject,
+      message: `more than ${limit}: ${notice.dropped} message(s) refused since the previous notice`,
+      dropped: notice.dropped,
+    };
+    this.publish(topics.rejects(deviceId), JSON.stringify(message), { qos: 1, retain: false }).catch(
+      (err: unknown) => this.log.warn({ deviceId, err }, 'could not publish a rate-limit reject'),
     );
   }
 

@@ -17,6 +17,7 @@ import { assertDashboardBind } from '../dashboard/auth/access.js';
 import { HttpServer } from '../dashboard/server.js';
 import { DashboardStateStore, PeriodicStateSave } from '../dashboard/state-store.js';
 import { warmStart } from '../dashboard/warm-start.js';
+import { GatewayMetrics } from '../dashboard/metrics.js';
 import { LoginThrottle } from '../broker/login-throttle.js';
 import { InfluxHistory } from '../gateway/history/influx-history.js';
 import { LocalHistory } from '../gateway/history/local-history.js';
@@ -85,6 +86,8 @@ export class Valley {
   /** With a sink: the outbox cap (holds PUBACKs at VALLEY_OUTBOX_MAX). */
   readonly backpressure: BackpressureOutbox | undefined;
   readonly alerts: SystemAlerts;
+  /** What `/metrics` serves (a private prom-client registry per gateway). */
+  readonly metrics: GatewayMetrics;
   /** What ingest appends to and the drainer commits through: the outbox, behind the cap if any. */
   private readonly queue: Outbox;
   private readonly dataLock: DataDirLock;
@@ -133,6 +136,11 @@ export class Valley {
       });
     this.queue = this.backpressure ?? this.outbox;
     this.dataLock = new DataDirLock(settings.dataDir);
+    // Read at scrape time only, after start(): status() and the HTTP server exist by then.
+    this.metrics = new GatewayMetrics({
+      status: { status: () => this.status() },
+      socketClients: () => this.http.live.clientCount(),
+    });
     this.deadLetter = new FileDeadLetterLog({
       dir: join(settings.dataDir, 'deadletter'),
       maxBytes: settings.deadLetterMaxBytes,
@@ -153,6 +161,7 @@ export class Valley {
           // A write still out when the shutdown flush ends is abandoned: it is resent at the next
           // start (InfluxDB overwrites the same points), and the exit stays within the flush time.
           stopTimeoutMs: 1000,
+          onWrite: (write) => this.metrics.observeSinkWrite(write),
         })
       : undefined;
     this.sinkCheck = this.sink && new StartupSinkCheck(this.sink, this.log, clock);
@@ -211,7 +220,10 @@ export class Valley {
             current: () => this.registry,
             replace: (next) => (this.registry = next),
             disconnect: (id) => this.broker.disconnect(id),
-            forgetDevice: (id) => this.ingest.forgetDevice(id),
+            forgetDevice: (id) => {
+              this.ingest.forgetDevice(id);
+              this.broker.forgetDevice(id);
+            },
           });
     this.aggregator = new DashboardAggregator({
       registry: this.registry,
@@ -260,6 +272,7 @@ export class Valley {
       // Its own table: dashboard logins and MQTT logins are separate doors with separate counts.
       loginThrottle: new LoginThrottle(clock, settings.loginDelayBaseMs, settings.loginDelayMaxMs),
       tls: options.tls,
+      metrics: this.metrics,
     });
     this.stats = new StatsReporter(
       () => {

@@ -36,7 +36,8 @@ export function buildStatus(p: StatusParts): ValleyStatus {
   >;
   let rejected = 0;
   for (const code of REJECT_CODES) {
-    const n = p.ingest.rejected[code] ?? 0;
+    // Rate-limited messages are refused by the broker before ingest sees them.
+    const n = (p.ingest.rejected[code] ?? 0) + (code === 'E_RATE_LIMIT' ? p.broker.counts.rateLimited : 0);
     rejectedByCode[code] = n;
     rejected += n;
   }
@@ -95,6 +96,8 @@ export function buildStatus(p: StatusParts): ValleyStatus {
       connectionsRefused: { ...p.broker.counts.connectionsRefused },
       aclDenied: p.broker.counts.aclDenied,
       sizeGuardDrops: p.broker.counts.sizeGuardDrops,
+      rateLimited: p.broker.counts.rateLimited,
+      refusals: { ...p.broker.counts.refusals },
     },
     alerts: p.alerts === undefined ? null : p.alerts.filter((a) => a.state === 'active'),
   };

@@ -233,6 +233,24 @@ export const SETTING_DEFS = {
     parse: 'bool',
     help: 'with TLS: plain MQTT, WebSocket and HTTP also on VALLEY_BIND, not only on 127.0.0.1',
   },
+  rateLimitPerSecond: {
+    env: 'VALLEY_RATE_LIMIT',
+    flag: 'rate-limit',
+    parse: 'int',
+    help: 'MQTT messages per second per device (an array counts once); 0 = off',
+  },
+  rateBurst: {
+    env: 'VALLEY_RATE_BURST',
+    flag: 'rate-burst',
+    parse: 'int',
+    help: 'messages a device may send at once above its rate',
+  },
+  metricsToken: {
+    env: 'VALLEY_METRICS_TOKEN',
+    flag: 'metrics-token',
+    parse: 'string',
+    help: '/metrics bearer token; required to scrape when the bind is not loopback',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -327,6 +345,10 @@ export const settingsSchema = z.strictObject({
   tlsCa: z.string().min(1).optional(),
   // With TLS on, cleartext passwords and session cookies stay off the network unless asked for.
   plaintextPublic: z.boolean().default(false),
+  rateLimitPerSecond: z.number().int().nonnegative().default(20),
+  rateBurst: positiveInt.default(100),
+  // Long enough that guessing it is hopeless; Prometheus reads it from a file (bearer_token_file).
+  metricsToken: z.string().min(16, { error: 'at least 16 characters' }).optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

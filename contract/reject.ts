@@ -14,6 +14,8 @@ export const rejectMessageSchema = z.object({
   ts: z.number().optional(),
   /** When the gateway received the message, epoch ms. */
   receivedAt: z.number(),
+  /** E_RATE_LIMIT only: messages refused since the previous notice (one notice per second at most). */
+  dropped: z.number().int().positive().optional(),
 });
 export type RejectMessage = z.infer<typeof rejectMessageSchema>;
 

@@ -83,6 +83,11 @@ export class LiveServer {
     this.log = deps.logger.child({ module: 'live' });
   }
 
+  /** Socket.IO clients connected right now (for /metrics). */
+  clientCount(): number {
+    return this.io?.sockets.sockets.size ?? 0;
+  }
+
   attach(server: HttpServer): void {
     const io: LiveIo = new Server(server, {
       path: '/socket.io',

@@ -11,6 +11,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { isLoopback } from '../config/loader.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { Settings } from '../config/settings.js';
 import { plaintextBind, type TlsMaterial } from '../config/tls.js';
@@ -27,6 +28,7 @@ import { LiveServer } from './live.js';
 import { authRoutes, type LoginThrottle } from './routes/auth.js';
 import { geoRoutes, loadGeo, type GeoAnswer } from './routes/geo.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes, type MetricsEndpoint } from './routes/metrics.js';
 import { historyRoutes } from './routes/history.js';
 import { registryRoutes } from './routes/registry.js';
 import { statusRoutes } from './routes/status.js';
@@ -47,7 +49,8 @@ export interface HttpServerDeps {
     | 'sessionIdleMs'
     | 'httpsPort'
     | 'plaintextPublic'
-  >;
+  > &
+    Partial<Pick<Settings, 'metricsToken'>>;
   status: StatusSource;
   logger: Logger;
   registry: () => RegistryIndex;
@@ -62,6 +65,8 @@ export interface HttpServerDeps {
   tls?: TlsMaterial | undefined;
   /** Dead-letter list and replay (gateway/deadletter-replay.ts); without it the routes are absent. */
   deadLetters?: DeadLetterService;
+  /** `/metrics` (Prometheus); absent, the route is not served. */
+  metrics?: MetricsEndpoint;
 }
 
 /** How long stop() lets a request in progress finish before its connection is cut. */
@@ -121,6 +126,11 @@ export class HttpServer {
       this.log.info({ address: socket.remoteAddress, err: err.message }, 'HTTPS: TLS handshake failed'),
     );
     this.server = server;
+    if (this.deps.metrics && this.deps.settings.metricsToken === undefined && !isLoopback(bind))
+      this.log.warn(
+        { bind },
+        '/metrics answers 403 on this bind until VALLEY_METRICS_TOKEN / --metrics-token is set',
+      );
     this.httpsServer = httpsServer;
   }
 
@@ -225,6 +235,9 @@ export class HttpServer {
     app.use(
       healthRoutes(status, { backlogRecords: settings.readyBacklogRecords, lagMs: settings.readyLagMs }),
     );
+    // Before the session middleware: Prometheus has a token, not a cookie (routes/metrics.ts).
+    if (this.deps.metrics)
+      app.use(metricsRoutes(this.deps.metrics, { bind: settings.bind, token: settings.metricsToken }));
     app.use(authenticate({ sessions: this.sessions, mode }));
     // Every state change from another site is refused, whatever the route (auth/middleware.ts).
     app.use(originGuard);

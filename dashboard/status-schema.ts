@@ -90,6 +90,10 @@ export const statusSchema = z.object({
     connectionsRefused: z.record(z.string(), count),
     aclDenied: count,
     sizeGuardDrops: count,
+    /** `readings` messages refused by the per-device rate limit. */
+    rateLimited: count,
+    /** Every broker refusal by stable code (broker/refusals.ts): CONNECT, ACL, size guard, rate. */
+    refusals: z.record(z.string(), count),
   }),
   /** Active system alerts; null while the gateway runs without the alerts module. */
   alerts: z.array(alertSchema).nullable(),

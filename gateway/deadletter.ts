@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { deadLetterRecordSchema, type DeadLetterRecord } from '../contract/index.js';
 import { DEADLETTER_ID } from './deadletter-query.js';
 import { forEachLine, GroupCommitWriter, type CommitFile, type DurableGroup } from './group-commit.js';
+import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
 import {
   defaultDirSync,
@@ -92,6 +93,7 @@ type Note = { device: string | undefined; bytes: number }[];
 export class FileDeadLetterLog implements DeadLetterLog {
   private readonly writer: GroupCommitWriter<OpenLogFile, Note>;
   private readonly log: Logger;
+  private readonly dropLogBudget: LogBudget;
   private readonly syncDir: DirSyncFn;
   private readonly fileBytes: number;
   private files: LogFile[] = [];
@@ -106,6 +108,7 @@ export class FileDeadLetterLog implements DeadLetterLog {
 
   constructor(private readonly deps: DeadLetterDeps) {
     this.log = deps.logger.child({ module: 'deadletter' });
+    this.dropLogBudget = new LogBudget(deps.clock, 60_000);
     this.syncDir = deps.syncDir ?? defaultDirSync;
     this.fileBytes = deps.fileBytes ?? Math.max(4096, Math.floor(deps.maxBytes / 8));
     this.writer = new GroupCommitWriter<OpenLogFile, Note>({
@@ -292,14 +295,18 @@ export class FileDeadLetterLog implements DeadLetterLog {
   private drop(record: DeadLetterRecord, reason: DropReason, error?: unknown): void {
     this.dropped++;
     if (reason !== 'device-share') this.full = true;
+    // One line per device per minute: a device whose share is full keeps sending bad readings.
+    const suppressed = this.dropLogBudget.take(record.device);
+    if (suppressed === undefined) return;
     this.log.warn(
       {
         deviceId: record.device,
         code: record.reject.code,
         reason,
+        linesLeftOut: suppressed,
         ...(error !== undefined && { err: error }),
       },
-      'dead-letter record dropped',
+      'dead-letter record dropped (counted in /api/status and /metrics)',
     );
   }
 

@@ -15,8 +15,16 @@ import {
   type NormalizedReading,
 } from '../contract/index.js';
 import { toLineProtocol } from './line-protocol.js';
+import { LogBudget } from './log-budget.js';
 import type { Logger } from './logger.js';
-import { SinkError, type Clock, type DeadLetterLog, type Outbox, type Sink } from './types.js';
+import {
+  SinkError,
+  type Clock,
+  type DeadLetterLog,
+  type Outbox,
+  type Sink,
+  type SinkFailureKind,
+} from './types.js';
 
 export type DrainerState = 'idle' | 'writing' | 'backoff' | 'misconfigured' | 'stopped';
 
@@ -54,6 +62,15 @@ export interface DrainerDeps {
   idlePollMs?: number;
   /** How long stop() waits for an in-flight write. Default 5 s. */
   stopTimeoutMs?: number;
+  /** Every sink write, timed, with its failure kind if it failed (for /metrics). */
+  onWrite?: (write: SinkWriteObservation) => void;
+}
+
+export interface SinkWriteObservation {
+  seconds: number;
+  lines: number;
+  /** Absent when the write succeeded. */
+  failure?: SinkFailureKind;
 }
 
 interface FlushWaiter {
@@ -69,6 +86,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class Drainer {
   private readonly log: Logger;
+  private readonly rejectLogBudget: LogBudget;
   private readonly random: () => number;
   private state: DrainerState = 'stopped';
   private running = false;
@@ -90,6 +108,7 @@ export class Drainer {
 
   constructor(private readonly deps: DrainerDeps) {
     this.log = deps.logger.child({ module: 'drainer', sink: deps.sink.description });
+    this.rejectLogBudget = new LogBudget(deps.clock, 60_000);
     this.random = deps.random ?? Math.random;
     this.batchLines = deps.settings.drainBatchLines;
   }
@@ -226,11 +245,13 @@ export class Drainer {
   ): Promise<boolean> {
     if (lo >= hi) return true;
     while (this.running) {
+      const startedAt = performance.now();
       try {
         await this.deps.sink.write(
           lo === 0 && hi === lines.length ? lines : lines.slice(lo, hi),
           this.cancel.signal,
         );
+        this.deps.onWrite?.({ seconds: (performance.now() - startedAt) / 1000, lines: hi - lo });
         this.written += hi - lo;
         this.lastWriteAt = this.deps.clock.now();
         this.attempt = 0;
@@ -241,6 +262,11 @@ export class Drainer {
           caught instanceof SinkError
             ? caught
             : new SinkError('unavailable', caught instanceof Error ? caught.message : String(caught));
+        this.deps.onWrite?.({
+          seconds: (performance.now() - startedAt) / 1000,
+          lines: hi - lo,
+          failure: error.kind,
+        });
         if (error.kind === 'rejected' || error.kind === 'too-large') {
           if (error.kind === 'too-large')
             this.batchLines = Math.max(1, Math.min(this.batchLines, (hi - lo) >> 1));
@@ -311,10 +337,19 @@ export class Drainer {
       this.log.info({ deviceId: reading.deviceId, ts: reading.ts }, 'dead-letter log writable again');
     }
     this.deadLettered++;
-    this.log.warn(
-      { deviceId: reading.deviceId, ts: reading.ts, message },
-      'sink rejected a reading: dead-lettered',
-    );
+    // A field-type conflict refuses every reading of a device: one line per device per minute.
+    const suppressed = this.rejectLogBudget.take(reading.deviceId);
+    if (suppressed !== undefined)
+      this.log.warn(
+        {
+          deviceId: reading.deviceId,
+          code: 'E_SINK_REJECTED',
+          ts: reading.ts,
+          message,
+          linesLeftOut: suppressed,
+        },
+        'sink rejected a reading: dead-lettered',
+      );
     return true;
   }
 

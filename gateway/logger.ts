@@ -11,7 +11,16 @@ export function createLogger(level: string = 'info', destination?: pino.Destinat
       timestamp: pino.stdTimeFunctions.isoTime,
       // Secrets never reach the log, even when an object carrying them is logged by mistake.
       redact: {
-        paths: ['password', 'secret', '*.password', '*.secret', 'token', '*.token'],
+        paths: [
+          'password',
+          'secret',
+          '*.password',
+          '*.secret',
+          'token',
+          '*.token',
+          'metricsToken',
+          '*.metricsToken',
+        ],
         censor: '[redacted]',
       },
     },

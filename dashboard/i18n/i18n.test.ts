@@ -13,6 +13,7 @@ import {
   isMessageKey,
   translate,
 } from './format.js';
+import { REFUSAL_CODES } from '../../broker/refusals.js';
 import { en } from './en.js';
 import { it } from './it.js';
 
@@ -58,6 +59,8 @@ describe('catalogues', () => {
       ...MAP_STATES.flatMap((s) => [`state.${s}`, `state.${s}.help`]),
       ...QUALITY_STATUSES.map((s) => `water.quality.${s}`),
       ...REJECT_CODES.map((c) => `reject.${c}`),
+      // The data-quality view labels every broker refusal it finds in /api/status.
+      ...REFUSAL_CODES.map((c) => `refusal.${c}`),
     ];
     expect(keys.filter((k) => !isMessageKey(k))).toEqual([]);
   });

@@ -293,6 +293,20 @@ export const it = {
   'quality.sinkState.local-only': 'Solo locale',
   'quality.statusUnavailable': 'Stato del gateway non disponibile',
   'quality.polled': 'Stato del gateway {when}',
+  'quality.refusals': 'Rifiutati dal broker MQTT',
+  'quality.noRefusals': 'Nessun rifiuto dall’avvio',
+  'refusal.client_id_mismatch': 'Client id diverso dal nome utente',
+  'refusal.bad_secret': 'Segreto del dispositivo errato',
+  'refusal.unknown_id': 'Dispositivo o utente sconosciuto',
+  'refusal.bad_password': 'Password dell’operatore errata',
+  'refusal.viewer_role': 'Visualizzatore che tenta MQTT (solo dashboard)',
+  'refusal.auth_busy': 'Troppe verifiche di password insieme',
+  'refusal.auth_error': 'Errore di autenticazione',
+  'refusal.acl_publish': 'Pubblicazione su un topic non consentito',
+  'refusal.acl_subscribe': 'Sottoscrizione a un topic non consentito',
+  'refusal.packet_too_large': 'Pacchetto oltre il limite di dimensione',
+  'refusal.malformed_length': 'Lunghezza del pacchetto non valida',
+  'refusal.rate_limited': 'Messaggio oltre il limite di frequenza del dispositivo',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof it;

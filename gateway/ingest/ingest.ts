@@ -16,6 +16,7 @@ import {
   topics,
 } from '../../contract/index.js';
 import type { RegistryIndex } from '../../config/registry-schema.js';
+import { LogBudget } from '../log-budget.js';
 import type { Logger } from '../logger.js';
 import type { Clock, DeadLetterLog, Outbox } from '../types.js';
 import { decodePayload } from './decode.js';
@@ -64,6 +65,9 @@ export interface IngestCounts {
 /** Reject messages published per incoming message (the dead-letter log keeps every one). */
 export const MAX_REJECT_MESSAGES = 100;
 
+/** Rejects are logged at info at most once per device per minute; every one at debug. */
+const REJECT_LOG_INTERVAL_MS = 60_000;
+
 /** The element's JSON as base64, or undefined when it cannot be serialised (nested too deep). */
 function elementBase64(element: unknown): string | undefined {
   try {
@@ -81,6 +85,8 @@ export class Ingest {
   private readonly recent: RecentReadings;
   private readonly counters = new CounterTracker();
   private readonly log: Logger;
+  private readonly rejectLogBudget: LogBudget;
+  private readonly publishFailureBudget: LogBudget;
   readonly counts: IngestCounts = {
     messages: 0,
     accepted: 0,
@@ -92,6 +98,8 @@ export class Ingest {
   constructor(private readonly deps: IngestDeps) {
     this.recent = new RecentReadings(deps.settings.dedupeWindow);
     this.log = deps.logger.child({ module: 'ingest' });
+    this.rejectLogBudget = new LogBudget(deps.clock, REJECT_LOG_INTERVAL_MS);
+    this.publishFailureBudget = new LogBudget(deps.clock, REJECT_LOG_INTERVAL_MS);
   }
 
   /** A revoked or re-kinded device starts from a clean slate. */
@@ -217,10 +225,33 @@ export class Ingest {
     if (messages.length > 0 && options.replay !== true) {
       for (const m of messages) this.counts.rejected[m.code] = (this.counts.rejected[m.code] ?? 0) + 1;
       deps.bus.emit('readings.rejected', { deviceId, rejects: messages });
-      this.log.debug({ deviceId, codes: messages.map((m) => m.code) }, 'readings rejected');
+      this.logRejects(deviceId, messages);
       this.sendRejects(deviceId, messages);
     }
     return { accepted: normalized.length, duplicates, rejects: messages };
+  }
+
+  /**
+   * Every rejecting message at debug; at info, one line per device per minute (a device looping on
+   * bad readings must not write the log at its own rate), saying how many lines were left out.
+   */
+  private logRejects(deviceId: string, messages: RejectMessage[]): void {
+    const codes = [...new Set(messages.map((m) => m.code))];
+    const fields = {
+      deviceId,
+      code: messages[0]!.code,
+      codes,
+      rejects: messages.length,
+      // The rejects topic carries the first ones; the dead-letter log has them all.
+      published: Math.min(messages.length, MAX_REJECT_MESSAGES),
+    };
+    const suppressed = this.rejectLogBudget.take(deviceId);
+    if (suppressed === undefined) this.log.debug(fields, 'readings rejected');
+    else
+      this.log.info(
+        { ...fields, linesLeftOut: suppressed },
+        'readings rejected (logged at most once per device per minute; every reject is counted and in the dead-letter log)',
+      );
   }
 
   private sendRejects(deviceId: string, messages: RejectMessage[]): void {
@@ -228,15 +259,14 @@ export class Ingest {
     // One message per refused reading, but a 5,000-element backlog of bad readings must not
     // become 5,000 publishes: the first ones tell the integrator what is wrong, the dead-letter
     // log has them all.
-    if (messages.length > MAX_REJECT_MESSAGES) {
-      this.log.info(
-        { deviceId, rejects: messages.length, published: MAX_REJECT_MESSAGES },
-        'more rejects than published on the rejects topic; all are in the dead-letter log',
-      );
-    }
     for (const message of messages.slice(0, MAX_REJECT_MESSAGES)) {
       this.deps.publish(topic, JSON.stringify(message), { qos: 1, retain: false }).catch((error: unknown) => {
-        this.log.warn({ deviceId, err: error }, 'could not publish a reject message');
+        const suppressed = this.publishFailureBudget.take(deviceId);
+        if (suppressed !== undefined)
+          this.log.warn(
+            { deviceId, code: message.code, err: error, linesLeftOut: suppressed },
+            'could not publish a reject message',
+          );
       });
     }
   }

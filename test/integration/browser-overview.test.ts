@@ -21,7 +21,7 @@ import {
   type WatchedPage,
 } from '../support/browser.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { waitFor } from '../support/mqtt.js';
+import { connectDevice, waitFor } from '../support/mqtt.js';
 import { makeTestRegistry, TEST_DEVICES } from '../support/registry.js';
 
 /** A second pressure sensor, so "lowest pressure" has something to choose from. */
@@ -170,6 +170,8 @@ describe('overview in the browser', () => {
   it('renders the map, device, history and quality views from the same data without a console error', async () => {
     // One reading refused (flow above the kind's range: E_RANGE), so the reject shows too.
     await devices.publish(D.flow.id, T2 + 2000, { flow_l_s: 5000 });
+    // One login refused by the broker (a wrong secret): the refusals panel shows it.
+    await expect(connectDevice(gw.mqttUrl, D.level.id, 'not-the-secret')).rejects.toThrow();
     const w = await newPage();
 
     const map = await openView(w, gw.httpUrl, 'map', 'map-view');
@@ -215,6 +217,16 @@ describe('overview in the browser', () => {
       'the outbox panel',
     );
     await expectAttribute(quality, 'quality-sink', 'data-health', 'none'); // local-only
+    await waitFor(
+      async () => (await attributeOf(quality, 'quality-refusals', 'data-value')) === '1',
+      10_000,
+      'the refused login on the refusals panel',
+    );
+    expect(
+      await quality
+        .locator('[data-testid="quality-refusals"] [data-reason="bad_secret"]')
+        .getAttribute('data-value'),
+    ).toBe('1');
 
     await openView(w, gw.httpUrl, 'overview', 'overview-view');
     w.expectClean();

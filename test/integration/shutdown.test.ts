@@ -50,6 +50,8 @@ async function startGateway(dataDir: string, db: string): Promise<Gateway> {
     ...['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--no-demo-fleet'],
     ...['--influx-url', influx.url, '--influx-db', db],
     ...['--shutdown-flush', `${FLUSH_MS}ms`, '--backoff-base', '50ms', '--backoff-max', '500ms'],
+    // A load test: each publisher sends far above a device's rate limit, which would pace it.
+    ...['--rate-limit', '0'],
   ];
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);

@@ -38,6 +38,8 @@ export interface TestGatewayOptions {
   alertCheckIntervalMs?: number;
   /** Certificate and key (test/support/tls-certs.ts): the TLS listeners open on port 0. */
   tls?: TlsMaterial;
+  /** Default: the system clock. Tests that compute bounds from the gateway's time pass their own. */
+  clock?: ValleyOptions['clock'];
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
@@ -66,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     registry: registry.index,
     logger: options.logger ?? silentLogger(),
     ...(options.sync && { sync: options.sync }),
+    ...(options.clock && { clock: options.clock }),
     ...(options.registryPath !== undefined && { registryPath: options.registryPath }),
     alertCheckIntervalMs: options.alertCheckIntervalMs ?? 100,
     ...(options.tls && { tls: options.tls }),

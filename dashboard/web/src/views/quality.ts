@@ -59,6 +59,7 @@ export function qualityView(): View {
           { class: 'panels' },
           lastHourEl(ctx, data.lastHour, snap.countedSince),
           codesEl(ctx, data.lastHour),
+          refusalsEl(ctx, status),
           outboxEl(ctx, status, statusError),
           sinkEl(ctx, status),
         ),
@@ -121,6 +122,40 @@ function codesEl(ctx: Ctx, c: Counts): HTMLElement {
             ),
           ),
         ),
+  );
+}
+
+/**
+ * What the broker refused since start (wrong secrets, unknown ids, ACL denials, oversize packets,
+ * rate limits), from the polled /api/status: none of these reach ingest, so the reject codes
+ * above cannot show them (rate-limited messages appear there too, as E_RATE_LIMIT).
+ */
+function refusalsEl(ctx: Ctx, status: ValleyStatus | null): HTMLElement {
+  const refusals = Object.entries(status?.broker.refusals ?? {})
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
+  const total = refusals.reduce((sum, [, n]) => sum + n, 0);
+  return h(
+    'section',
+    { class: 'panel', 'data-testid': 'quality-refusals', 'data-value': status ? total : '' },
+    h('h2', null, t('quality.refusals'), h('span', { class: 'muted' }, ` · ${t('quality.total')}`)),
+    !status
+      ? h('p', { class: 'muted' }, t('app.loading'))
+      : refusals.length === 0
+        ? h('p', { class: 'muted' }, t('quality.noRefusals'))
+        : h(
+            'ul',
+            { class: 'codes' },
+            ...refusals.map(([reason, n]) =>
+              h(
+                'li',
+                { 'data-reason': reason, 'data-value': n },
+                h('code', { class: 'code' }, reason),
+                h('strong', null, formatNumber(n, ctx.locale)),
+                h('span', { class: 'muted' }, tk(`refusal.${reason}`, reason)),
+              ),
+            ),
+          ),
   );
 }
 
