@@ -28,6 +28,8 @@ export interface BrokerSettings {
   maxPacketBytes: number;
   loginDelayBaseMs: number;
   loginDelayMaxMs: number;
+  /** Unsent output one connection may hold before it is dropped as too slow. */
+  outputBufferMaxBytes: number;
 }
 
 export interface BrokerDeps {
@@ -45,6 +47,9 @@ export interface BrokerCounts {
   aclDenied: number;
   sizeGuardDrops: number;
   lastGuardDrop?: GuardViolation & { address: string };
+  /** Connections dropped because they stopped reading (their unsent output passed the limit). */
+  slowClientDrops: number;
+  lastSlowClientDrop?: { clientId: string; address: string; bufferedBytes: number };
 }
 
 /** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
@@ -66,7 +71,12 @@ export class Broker {
   private inFlightDrained: (() => void) | undefined;
   private accepting = false;
   private readonly log: Logger;
-  readonly counts: BrokerCounts = { connectionsRefused: {}, aclDenied: 0, sizeGuardDrops: 0 };
+  readonly counts: BrokerCounts = {
+    connectionsRefused: {},
+    aclDenied: 0,
+    sizeGuardDrops: 0,
+    slowClientDrops: 0,
+  };
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
@@ -102,6 +112,13 @@ export class Broker {
         done(null, null);
       },
       maxClientsIdLength: 64,
+      // No limit on messages being delivered at once (0 = unlimited in mqemitter). With the default
+      // (100) every publish beyond waits in an unbounded in-memory queue, and a queued message
+      // nobody subscribes to any more (an operator gone while a 5,000-reading backlog was being
+      // republished live) is released synchronously into the next one: tens of thousands overflow
+      // the stack and crash the process. Deliveries never wait here anyway: a write completes at
+      // once, and a client that stops reading is dropped at VALLEY_OUTPUT_BUFFER_MAX (size-guard.ts).
+      concurrency: 0,
     });
     this.aedes.on('clientReady', (client) => this.onReady(client));
     this.aedes.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
@@ -222,11 +239,29 @@ export class Broker {
       stream.destroy();
       return;
     }
-    const guarded = new GuardedConnection(stream, this.deps.settings.maxPacketBytes, address, (v) =>
-      this.onViolation(address, v),
+    const guarded = new GuardedConnection(
+      stream,
+      this.deps.settings.maxPacketBytes,
+      address,
+      (v) => this.onViolation(address, v),
+      {
+        maxBytes: this.deps.settings.outputBufferMaxBytes,
+        // Called from a write, so only after Aedes has the client (`client` below is set by then).
+        onExceeded: (bufferedBytes) => this.onSlowClient(client, address, bufferedBytes),
+      },
     );
     this.connections.add(guarded);
-    this.aedes.handle(guarded, req);
+    const client = this.aedes.handle(guarded, req);
+  }
+
+  private onSlowClient(client: Client, address: string, bufferedBytes: number): void {
+    const clientId = client.id ?? '';
+    this.counts.slowClientDrops++;
+    this.counts.lastSlowClientDrop = { clientId, address, bufferedBytes };
+    this.log.warn(
+      { clientId, address, bufferedBytes, limit: this.deps.settings.outputBufferMaxBytes },
+      'slow client dropped: it stopped reading and its unsent output passed VALLEY_OUTPUT_BUFFER_MAX',
+    );
   }
 
   private onViolation(address: string, v: GuardViolation): void {

@@ -95,6 +95,7 @@ export function buildStatus(p: StatusParts): ValleyStatus {
       connectionsRefused: { ...p.broker.counts.connectionsRefused },
       aclDenied: p.broker.counts.aclDenied,
       sizeGuardDrops: p.broker.counts.sizeGuardDrops,
+      slowClientDrops: p.broker.counts.slowClientDrops,
     },
     alerts: p.alerts === undefined ? null : p.alerts.filter((a) => a.state === 'active'),
   };

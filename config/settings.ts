@@ -190,6 +190,12 @@ export const SETTING_DEFS = {
     parse: 'duration',
     help: 'dashboard: a login session unused this long ends',
   },
+  outputBufferMaxBytes: {
+    env: 'VALLEY_OUTPUT_BUFFER_MAX',
+    flag: 'output-buffer-max',
+    parse: 'size',
+    help: 'MQTT: unsent output one connection may hold; a client that stops reading is dropped beyond',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -274,6 +280,13 @@ export const settingsSchema = z.strictObject({
   pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
   // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
   sessionIdleMs: duration(60_000).default(8 * 3_600_000),
+  // Room for a burst of retained alerts and a few seconds of live readings to an operator on a
+  // slow link; beyond, the client has stopped reading and the gateway stops holding its output.
+  outputBufferMaxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(1024 * 1024),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

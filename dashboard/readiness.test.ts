@@ -56,7 +56,13 @@ function status(patch: {
     },
     deadLetter: { bytes: 0, records: 0, dropped: 0, full: false },
     devices: { registered: 1, connected: 0, connectedIds: [] },
-    broker: { listening: patch.listening ?? true, connectionsRefused: {}, aclDenied: 0, sizeGuardDrops: 0 },
+    broker: {
+      listening: patch.listening ?? true,
+      connectionsRefused: {},
+      aclDenied: 0,
+      sizeGuardDrops: 0,
+      slowClientDrops: 0,
+    },
     alerts: [],
   };
 }

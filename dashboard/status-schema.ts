@@ -90,6 +90,8 @@ export const statusSchema = z.object({
     connectionsRefused: z.record(z.string(), count),
     aclDenied: count,
     sizeGuardDrops: count,
+    /** Clients dropped for leaving more than VALLEY_OUTPUT_BUFFER_MAX unsent (they stopped reading). */
+    slowClientDrops: count,
   }),
   /** Active system alerts; null while the gateway runs without the alerts module. */
   alerts: z.array(alertSchema).nullable(),
