@@ -54,6 +54,12 @@ export interface BrokerCounts {
 
 /** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
 const TCP_KEEPALIVE_MS = 30_000;
+/**
+ * Pending connections the kernel queues before accept (Node's default is 511; Linux caps it at
+ * net.core.somaxconn, 4096 on current kernels). A reconnect storm of a thousand devices overflowed
+ * 511 on the reference host: the dropped SYNs are retried by the clients only after 1 s, 3 s, 7 s.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export class Broker {
   private aedes: Aedes | undefined;
@@ -146,6 +152,7 @@ export class Broker {
       host: settings.bind,
       port: settings.wsPort,
       path: '/mqtt',
+      backlog: LISTEN_BACKLOG,
       maxPayload: settings.maxPacketBytes,
     });
     await new Promise<void>((resolve, reject) => {
@@ -315,6 +322,7 @@ export class Broker {
         if (result.ok) {
           this.throttle.success(address, client.id);
           this.identities.set(client, result.identity);
+          this.sessions.authenticated(result.identity, client);
           done(null, true);
         } else fail(result.returnCode, result.reason, result.countsAsGuess);
       },
@@ -339,6 +347,13 @@ export class Broker {
       this.counts.aclDenied++;
       this.log.warn({ clientId: client.id, topic: packet.topic.slice(0, 200) }, 'publish refused by the ACL');
       return done(new Error('not authorized to publish on this topic'));
+    }
+    if (decision === 'status' && this.sessions.replaced(identity!, client)) {
+      // The LWT of a connection taken over by a newer one of the same device (Aedes publishes it
+      // as it closes the old one): the device is not offline, it reconnected. An error here makes
+      // Aedes drop the will; the connection is being closed anyway.
+      this.log.debug({ clientId: client.id }, 'status of a replaced connection dropped (takeover)');
+      return done(new Error('connection taken over by a newer one'));
     }
     if (decision === 'status') {
       const status = packet.payload.toString('utf8').slice(0, 32);
@@ -405,10 +420,13 @@ export class Broker {
 
   private onGone(client: Client, reason: string): void {
     const identity = this.identities.get(client);
-    // A takeover (same client id reconnecting) closes the old session after the new one is
-    // ready: only the current session's end makes the device offline.
-    if (identity === undefined || !this.sessions.remove(identity, client) || identity.type !== 'device')
+    if (identity === undefined) return;
+    if (identity.type !== 'device') {
+      this.sessions.remove(identity, client);
       return;
+    }
+    // A takeover (same device id reconnecting) is no loss of the device: see Sessions.
+    if (!this.sessions.deviceEnded(identity, client)) return;
     this.deps.bus.emit('device.presence', {
       deviceId: identity.id,
       state: 'offline',
@@ -421,7 +439,7 @@ export class Broker {
 async function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(portError(err, host, port, setting)));
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
 }
 
