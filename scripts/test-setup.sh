@@ -11,6 +11,8 @@ command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 # Headless Chromium for playwright-core (browser tests, scripts/plot-simulated-day.ts).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# `ip netns` and veth pairs for the half-open TCP test (test/integration/halfopen.test.ts).
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
