@@ -3,6 +3,7 @@
  * process that connects them all at once and answers with what it saw (CONNACKs, PUBACKs, errors).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -53,7 +54,8 @@ export class Storm {
 
   /** Starts the child for `devices` (id → secret) against `url`; resolves when it is ready. */
   static async start(dir: string, url: string, secrets: Record<string, string>): Promise<Storm> {
-    const file = join(dir, 'storm-devices.json');
+    // One file per storm: a test may run several side by side.
+    const file = join(dir, `storm-devices-${randomBytes(4).toString('hex')}.json`);
     const devices = Object.entries(secrets).map(([id, secret]) => ({ id, secret }));
     await writeFile(file, JSON.stringify({ url, devices }));
     const child = spawn(
