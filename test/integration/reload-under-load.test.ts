@@ -91,10 +91,10 @@ describe('registry reload during a storm, InfluxDB down', () => {
     const reloads = { n: 0 };
     gw.valley.bus.on('registry.reloaded', () => reloads.n++);
     const storm = storming.connect(1);
-    await revokeDevice(path, revoked!);
-    const newSecret = await rotateDeviceSecret(path, rotated!);
+    await revokeDevice(path, revoked);
+    const newSecret = await rotateDeviceSecret(path, rotated);
     await gw.valley.reloadRegistry();
-    expect(gw.valley.currentRegistry.devices.has(revoked!)).toBe(false);
+    expect(gw.valley.currentRegistry.devices.has(revoked)).toBe(false);
     const round = await storm;
     expect(round.errors).toEqual({});
     expect(round.pubacks).toHaveLength(500);
@@ -116,15 +116,15 @@ describe('registry reload during a storm, InfluxDB down', () => {
     expect(await connected.disconnect()).toBe(true);
     const second = await connected.connect(2);
     expect(Object.keys(second.errors).sort()).toEqual([revoked, rotated]);
-    expect(second.errors[revoked!]).toMatch(REFUSED);
-    expect(second.errors[rotated!]).toMatch(REFUSED);
+    expect(second.errors[revoked]).toMatch(REFUSED);
+    expect(second.errors[rotated]).toMatch(REFUSED);
     expect(second.pubacks).toHaveLength(498);
     expect(gw.valley.broker.counts.connectionsRefused).toEqual({
       'unknown device or user': 1,
       'wrong secret': 1,
     });
     // The rotated device with its new secret is back.
-    const back = await connectDevice(gw.mqttUrl, rotated!, newSecret);
+    const back = await connectDevice(gw.mqttUrl, rotated, newSecret);
     clients.push(back);
     await publishAcked(
       back,
@@ -136,8 +136,8 @@ describe('registry reload during a storm, InfluxDB down', () => {
     const stored = perDevice(await outboxKeys(gw.valley.outbox));
     expect([...stored.values()].reduce((a, b) => a + b)).toBe(500 + 500 + 498 + 1);
     expect(second.pubacks.filter((id) => stored.get(id) !== 2)).toEqual([]);
-    expect(stored.get(revoked!)).toBe(1);
-    expect(stored.get(rotated!)).toBe(2);
+    expect(stored.get(revoked)).toBe(1);
+    expect(stored.get(rotated)).toBe(2);
     expect(gw.valley.backpressure!.state()).toMatchObject({ holding: false, heldAppends: 0 });
   });
 });
