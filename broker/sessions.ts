@@ -35,8 +35,19 @@ export class Sessions {
   /** True when a newer connection with the same device id has authenticated since `client`. */
   replaced(identity: Identity, client: Client): boolean {
     if (identity.type !== 'device') return false;
-    const newest = this.newest.get(identity.id);
+    const newest = this.newestOf(identity.id);
     return newest !== undefined && newest !== client;
+  }
+
+  /**
+   * The newest authenticated connection that is still open. One that closed before Aedes
+   * registered it never reports its end (no 'clientDisconnect'), so it is forgotten here.
+   */
+  private newestOf(id: string): Client | undefined {
+    const newest = this.newest.get(id);
+    if (newest?.closed !== true) return newest;
+    this.newest.delete(id);
+    return undefined;
   }
 
   /**
@@ -45,7 +56,7 @@ export class Sessions {
    */
   deviceEnded(identity: Identity & { type: 'device' }, client: Client): boolean {
     const wasCurrent = this.remove(identity, client);
-    const newest = this.newest.get(identity.id);
+    const newest = this.newest.get(identity.id) === client ? client : this.newestOf(identity.id);
     if (newest !== undefined && newest !== client) {
       if (wasCurrent) this.handedOver.add(identity.id);
       return false;
