@@ -27,6 +27,8 @@ export type { RefusalCode } from './refusals.js';
 export interface BrokerSettings extends ListenerSettings, RateLimitSettings {
   loginDelayBaseMs: number;
   loginDelayMaxMs: number;
+  /** Unsent output one connection may hold before it is dropped as too slow. */
+  outputBufferMaxBytes: number;
 }
 
 export interface BrokerDeps {
@@ -50,6 +52,9 @@ export interface BrokerCounts {
   /** Every refusal by a stable reason code (see RefusalCode), for /metrics. */
   refusals: Partial<Record<RefusalCode, number>>;
   lastGuardDrop?: GuardViolation & { address: string };
+  /** Connections dropped because they stopped reading (their unsent output passed the limit). */
+  slowClientDrops: number;
+  lastSlowClientDrop?: { clientId: string; address: string; bufferedBytes: number };
 }
 
 export class Broker {
@@ -74,6 +79,7 @@ export class Broker {
     aclDenied: 0,
     sizeGuardDrops: 0,
     rateLimited: 0,
+    slowClientDrops: 0,
     // Every code present from the start: /metrics shows a series at 0 before the first refusal.
     refusals: Object.fromEntries(REFUSAL_CODES.map((code) => [code, 0])),
   };
@@ -118,6 +124,13 @@ export class Broker {
         done(null, null);
       },
       maxClientsIdLength: 64,
+      // No limit on messages being delivered at once (0 = unlimited in mqemitter). With the default
+      // (100) every publish beyond waits in an unbounded in-memory queue, and a queued message
+      // nobody subscribes to any more (an operator gone while a 5,000-reading backlog was being
+      // republished live) is released synchronously into the next one: tens of thousands overflow
+      // the stack and crash the process. Deliveries never wait here anyway: a write completes at
+      // once, and a client that stops reading is dropped at VALLEY_OUTPUT_BUFFER_MAX (size-guard.ts).
+      concurrency: 0,
     });
     this.aedes.on('clientReady', (client) => this.onReady(client));
     this.aedes.on('clientDisconnect', (client) => this.onGone(client, 'disconnected'));
@@ -242,11 +255,29 @@ export class Broker {
       stream.destroy();
       return;
     }
-    const guarded = new GuardedConnection(stream, this.deps.settings.maxPacketBytes, address, (v) =>
-      this.onViolation(address, v),
+    const guarded = new GuardedConnection(
+      stream,
+      this.deps.settings.maxPacketBytes,
+      address,
+      (v) => this.onViolation(address, v),
+      {
+        maxBytes: this.deps.settings.outputBufferMaxBytes,
+        // Called from a write, so only after Aedes has the client (`client` below is set by then).
+        onExceeded: (bufferedBytes) => this.onSlowClient(client, address, bufferedBytes),
+      },
     );
     this.connections.add(guarded);
-    this.aedes.handle(guarded, req);
+    const client = this.aedes.handle(guarded, req);
+  }
+
+  private onSlowClient(client: Client, address: string, bufferedBytes: number): void {
+    const clientId = client.id ?? '';
+    this.counts.slowClientDrops++;
+    this.counts.lastSlowClientDrop = { clientId, address, bufferedBytes };
+    this.log.warn(
+      { clientId, address, bufferedBytes, limit: this.deps.settings.outputBufferMaxBytes },
+      'slow client dropped: it stopped reading and its unsent output passed VALLEY_OUTPUT_BUFFER_MAX',
+    );
   }
 
   private onViolation(address: string, v: GuardViolation): void {
@@ -312,6 +343,7 @@ export class Broker {
         if (result.ok) {
           this.throttle.success(address, client.id);
           this.identities.set(client, result.identity);
+          this.sessions.authenticated(result.identity, client);
           done(null, true);
         } else fail(result.returnCode, result.reason, result.code, result.countsAsGuess);
       },
@@ -340,6 +372,13 @@ export class Broker {
         'publish refused by the ACL',
       );
       return done(new Error('not authorized to publish on this topic'));
+    }
+    if (decision === 'status' && this.sessions.replaced(identity!, client)) {
+      // The LWT of a connection taken over by a newer one of the same device (Aedes publishes it
+      // as it closes the old one): the device is not offline, it reconnected. An error here makes
+      // Aedes drop the will; the connection is being closed anyway.
+      this.log.debug({ clientId: client.id }, 'status of a replaced connection dropped (takeover)');
+      return done(new Error('connection taken over by a newer one'));
     }
     if (decision === 'status') {
       const status = packet.payload.toString('utf8').slice(0, 32);
@@ -455,10 +494,13 @@ export class Broker {
 
   private onGone(client: Client, reason: string): void {
     const identity = this.identities.get(client);
-    // A takeover (same client id reconnecting) closes the old session after the new one is
-    // ready: only the current session's end makes the device offline.
-    if (identity === undefined || !this.sessions.remove(identity, client) || identity.type !== 'device')
+    if (identity === undefined) return;
+    if (identity.type !== 'device') {
+      this.sessions.remove(identity, client);
       return;
+    }
+    // A takeover (same device id reconnecting) is no loss of the device: see Sessions.
+    if (!this.sessions.deviceEnded(identity, client)) return;
     this.deps.bus.emit('device.presence', {
       deviceId: identity.id,
       state: 'offline',

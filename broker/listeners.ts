@@ -27,6 +27,12 @@ export type ConnectionHandler = (stream: Duplex, address: string, req?: Incoming
 
 /** TCP keepalive probes reap half-open sockets even for clients with MQTT keepalive 0. */
 const TCP_KEEPALIVE_MS = 30_000;
+/**
+ * Pending connections the kernel queues before accept (Node's default is 511; Linux caps it at
+ * net.core.somaxconn, 4096 on current kernels). A reconnect storm of a thousand devices overflowed
+ * 511 on the reference host: the dropped SYNs are retried by the clients only after 1 s, 3 s, 7 s.
+ */
+const LISTEN_BACKLOG = 4096;
 
 export class Listeners {
   private tcp: net.Server | undefined;
@@ -54,6 +60,7 @@ export class Listeners {
       host: plainBind,
       port: s.wsPort,
       path: '/mqtt',
+      backlog: LISTEN_BACKLOG,
       maxPayload: s.maxPacketBytes,
     });
     await new Promise<void>((resolve, reject) => {
@@ -156,7 +163,7 @@ export class Listeners {
 async function listen(server: net.Server, port: number, host: string, setting: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) => reject(portError(err, host, port, setting)));
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
 }
 

@@ -4,6 +4,12 @@
  * one became current, changes nothing. Users are kept for two reasons: a registry reload may have
  * to close their sessions, and their subscriptions decide whether live readings are worth
  * publishing.
+ *
+ * Takeovers: Aedes closes the older connection when the newer CONNECT has authenticated but
+ * *before* the newer one is ready, so the old one ends while it is still the current session. The
+ * newest authenticated connection of each device is therefore tracked from authentication on: the
+ * end of a connection that a newer one replaces is no loss of the device (no offline event, and its
+ * LWT is not published: see replaced()).
  */
 import type { Client } from 'aedes';
 import { filterReachesUnder } from '../contract/index.js';
@@ -16,10 +22,55 @@ export class Sessions {
   private readonly users = new Map<string, Client>();
   /** Cached answer of hasLiveSubscribers(); undefined after any change of sessions or filters. */
   private liveSubscribed: boolean | undefined;
+  /** The newest authenticated connection of each device id, ready or not. */
+  private readonly newest = new Map<string, Client>();
+  /** Devices whose current session ended for a successor that is not ready yet. */
+  private readonly handedOver = new Set<string>();
+
+  /** A connection passed authentication (it is about to take over any older one). */
+  authenticated(identity: Identity, client: Client): void {
+    if (identity.type === 'device') this.newest.set(identity.id, client);
+  }
+
+  /** True when a newer connection with the same device id has authenticated since `client`. */
+  replaced(identity: Identity, client: Client): boolean {
+    if (identity.type !== 'device') return false;
+    const newest = this.newestOf(identity.id);
+    return newest !== undefined && newest !== client;
+  }
+
+  /**
+   * The newest authenticated connection that is still open. One that closed before Aedes
+   * registered it never reports its end (no 'clientDisconnect'), so it is forgotten here.
+   */
+  private newestOf(id: string): Client | undefined {
+    const newest = this.newest.get(id);
+    if (newest?.closed !== true) return newest;
+    this.newest.delete(id);
+    return undefined;
+  }
+
+  /**
+   * A device's connection ended. True when that makes the device offline: it was the current
+   * session (or took over one that was) and no newer connection is on its way.
+   */
+  deviceEnded(identity: Identity & { type: 'device' }, client: Client): boolean {
+    const wasCurrent = this.remove(identity, client);
+    const newest = this.newest.get(identity.id) === client ? client : this.newestOf(identity.id);
+    if (newest !== undefined && newest !== client) {
+      if (wasCurrent) this.handedOver.add(identity.id);
+      return false;
+    }
+    if (newest === client) this.newest.delete(identity.id);
+    // A successor that took over and then failed before it was ready ends the device too.
+    return this.handedOver.delete(identity.id) || wasCurrent;
+  }
 
   add(identity: Identity, client: Client): void {
-    if (identity.type === 'device') this.devices.set(identity.id, client);
-    else {
+    if (identity.type === 'device') {
+      this.devices.set(identity.id, client);
+      this.handedOver.delete(identity.id);
+    } else {
       this.users.set(identity.id, client);
       this.liveSubscribed = undefined;
     }

@@ -80,8 +80,18 @@ export class PacketScanner {
 export type ByteStream = Duplex & { remoteAddress?: string | undefined };
 
 /**
+ * The bound on what one connection may leave unsent (see GuardedConnection's `_write`): a client
+ * whose socket holds more than `maxBytes` not yet taken by the kernel is dropped.
+ */
+export interface OutputLimit {
+  maxBytes: number;
+  onExceeded(bufferedBytes: number): void;
+}
+
+/**
  * A duplex that Aedes reads from and writes to: reads come from `inner` through the scanner,
- * writes go straight to `inner`. Back-pressure is kept: when Aedes stops reading, `inner` pauses.
+ * writes go straight to `inner`. Back-pressure is kept on reads: when Aedes stops reading, `inner`
+ * pauses. Writes are bounded instead of back-pressured (see `_write`).
  */
 export class GuardedConnection extends Duplex {
   private readonly scanner: PacketScanner;
@@ -94,6 +104,7 @@ export class GuardedConnection extends Duplex {
     maxPacketBytes: number,
     remoteAddress: string,
     private readonly onViolation: (v: GuardViolation) => void,
+    private readonly outputLimit?: OutputLimit,
   ) {
     super({ allowHalfOpen: false });
     this.remoteAddress = remoteAddress;
@@ -142,7 +153,24 @@ export class GuardedConnection extends Duplex {
       callback();
       return;
     }
-    this.inner.write(chunk, encoding, callback);
+    const limit = this.outputLimit;
+    if (limit === undefined) {
+      this.inner.write(chunk, encoding, callback);
+      return;
+    }
+    // Aedes waits for 'drain' after a write that returned false, and it does so inside the
+    // delivery of a message to every subscriber: a subscriber that stops reading holds a slot of
+    // the broker-wide emitter (100 at once) until its drainTimeout (60 s), and every publish
+    // behind it, the gateway's own live readings included, queues in memory without bound (and
+    // releasing that queue at once overflowed the stack). So a write here completes at once: the
+    // unsent bytes wait in the socket's buffer, which is what the limit bounds.
+    this.inner.write(chunk, encoding);
+    callback();
+    const buffered = this.inner.writableLength;
+    if (buffered > limit.maxBytes) {
+      limit.onExceeded(buffered);
+      this.destroy();
+    }
   }
 
   override _final(callback: (error?: Error | null) => void): void {

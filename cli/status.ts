@@ -98,6 +98,7 @@ export function buildStatus(p: StatusParts): ValleyStatus {
       sizeGuardDrops: p.broker.counts.sizeGuardDrops,
       rateLimited: p.broker.counts.rateLimited,
       refusals: { ...p.broker.counts.refusals },
+      slowClientDrops: p.broker.counts.slowClientDrops,
     },
     alerts: p.alerts === undefined ? null : p.alerts.filter((a) => a.state === 'active'),
   };

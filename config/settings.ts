@@ -251,6 +251,12 @@ export const SETTING_DEFS = {
     parse: 'string',
     help: '/metrics bearer token; required to scrape when the bind is not loopback',
   },
+  outputBufferMaxBytes: {
+    env: 'VALLEY_OUTPUT_BUFFER_MAX',
+    flag: 'output-buffer-max',
+    parse: 'size',
+    help: 'MQTT: unsent output one connection may hold; a client that stops reading is dropped beyond',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -349,6 +355,13 @@ export const settingsSchema = z.strictObject({
   rateBurst: positiveInt.default(100),
   // Long enough that guessing it is hopeless; Prometheus reads it from a file (bearer_token_file).
   metricsToken: z.string().min(16, { error: 'at least 16 characters' }).optional(),
+  // Room for a burst of retained alerts and a few seconds of live readings to an operator on a
+  // slow link; beyond, the client has stopped reading and the gateway stops holding its output.
+  outputBufferMaxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(1024 * 1024),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

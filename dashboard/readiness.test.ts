@@ -63,6 +63,7 @@ function status(patch: {
       sizeGuardDrops: 0,
       rateLimited: 0,
       refusals: {},
+      slowClientDrops: 0,
     },
     alerts: [],
   };

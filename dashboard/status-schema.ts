@@ -94,6 +94,8 @@ export const statusSchema = z.object({
     rateLimited: count,
     /** Every broker refusal by stable code (broker/refusals.ts): CONNECT, ACL, size guard, rate. */
     refusals: z.record(z.string(), count),
+    /** Clients dropped for leaving more than VALLEY_OUTPUT_BUFFER_MAX unsent (they stopped reading). */
+    slowClientDrops: count,
   }),
   /** Active system alerts; null while the gateway runs without the alerts module. */
   alerts: z.array(alertSchema).nullable(),

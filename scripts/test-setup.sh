@@ -13,7 +13,8 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # Test certificates for the TLS listeners (test/support/tls-certs.ts).
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
-# A non-loopback test address (a veth pair) for what the TLS suite checks listens beyond loopback.
+# A non-loopback test address (a veth pair) for what the TLS suite checks listens beyond loopback,
+# and `ip netns` for the half-open TCP test (test/integration/halfopen.test.ts).
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -95,3 +95,10 @@ export async function silentDevice(
   for (const p of publishes) socket.write(p);
   return { received, closed, destroy: () => socket.destroy() };
 }
+
+/** SUBSCRIBE to one filter with the given packet id and QoS. */
+export function subscribePacket(filter: string, packetId: number, qos: 0 | 1 = 0): Buffer {
+  const id = Buffer.alloc(2);
+  id.writeUInt16BE(packetId);
+  return packet(0x82, Buffer.concat([id, utf8(filter), Buffer.from([qos])]));
+}
