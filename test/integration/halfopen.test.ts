@@ -114,7 +114,8 @@ describe('a device whose link dies without FIN or RST', () => {
     expect(logs.filter((l) => l.msg === 'MQTT keepalive timeout').map((l) => l.clientId)).toEqual([id]);
     // The broker published its LWT: presence and the retained status agree.
     await waitFor(() => statuses.some((s) => s.deviceId === id && s.status === 'offline'), 5000, 'the LWT');
-    expect(child.exitCode).toBeNull(); // the device process still thinks it is connected
+    // Whether the device process has noticed by now depends on timing (its own keepalive); with its
+    // link down, nothing it does can reach the gateway either way.
 
     const controlId = TEST_DEVICES.level.id;
     const control = await connectDevice(url, controlId, gw.registry.secrets[controlId]!);

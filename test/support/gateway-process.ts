@@ -64,6 +64,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     ...['--mqtt-port', '0', '--ws-port', '0', '--http-port', '0', '--no-demo-fleet'],
     ...(options.influx ? ['--influx-url', options.influx.url, '--influx-db', options.influx.db] : []),
     ...['--backoff-base', '50ms', '--backoff-max', '500ms', '--login-delay-base', '10ms'],
+    // Fault tests load a device far above its rate; the rate limit has its own test (rate-limit.test.ts).
+    ...['--rate-limit', '0'],
     ...(options.args ?? []),
   ];
   // No INFLUX_*/VALLEY_* from the environment of whoever runs the tests.
