@@ -190,6 +190,12 @@ export const SETTING_DEFS = {
     parse: 'duration',
     help: 'dashboard: a login session unused this long ends',
   },
+  sinkGzip: {
+    env: 'VALLEY_SINK_GZIP',
+    flag: 'sink-gzip',
+    parse: 'bool',
+    help: 'gzip writes to InfluxDB (Content-Encoding: gzip): less traffic over a WAN, only CPU on loopback',
+  },
 } as const satisfies Record<string, SettingDef>;
 
 export type SettingKey = keyof typeof SETTING_DEFS;
@@ -274,6 +280,8 @@ export const settingsSchema = z.strictObject({
   pushIntervalMs: z.number().int().min(50).max(60_000).default(500),
   // A working day on a tablet in a pumping station; a connected dashboard keeps its session alive.
   sessionIdleMs: duration(60_000).default(8 * 3_600_000),
+  // Off by default: on loopback or a LAN the compression is pure CPU on the hot machine.
+  sinkGzip: z.boolean().default(false),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
