@@ -50,13 +50,24 @@ async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined>,
   child: ChildProcess,
+  logFile?: string,
 ): Promise<T> {
   const deadline = Date.now() + START_TIMEOUT_MS;
+  // The last lines of the process's own log say why it did not start.
+  const tail = async (): Promise<string> => {
+    if (logFile === undefined) return '';
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    return `\n--- ${logFile} ---\n${text.split('\n').slice(-20).join('\n')}`;
+  };
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what}: the process exited (${child.exitCode})`);
+    if (child.exitCode !== null)
+      throw new Error(`${what}: the process exited (${child.exitCode})${await tail()}`);
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${START_TIMEOUT_MS} ms`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${what}: not ready within ${START_TIMEOUT_MS} ms${await tail()}`);
+    }
     await sleep(50);
   }
 }
@@ -70,25 +81,38 @@ async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<void> {
   clearTimeout(timer);
 }
 
-async function logTo(file: string): Promise<number> {
-  const handle = await open(file, 'a');
-  // The child keeps its own copy of the descriptor; ours can close at once.
-  const fd = handle.fd;
-  setImmediate(() => void handle.close());
-  return fd;
+/** Spawns with stdout and stderr appended to `file`; the child keeps its own copy of the descriptor. */
+async function spawnLogged(
+  file: string,
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; ipc?: boolean },
+): Promise<ChildProcess> {
+  const log = await open(file, 'a');
+  try {
+    return spawn(command, args, {
+      ...(options.cwd !== undefined && { cwd: options.cwd }),
+      ...(options.env !== undefined && { env: options.env }),
+      stdio: options.ipc ? ['ignore', log.fd, log.fd, 'ipc'] : ['ignore', log.fd, log.fd],
+    });
+  } finally {
+    await log.close();
+  }
 }
 
 export async function startBareAedes(dir: string): Promise<SystemUnderTest> {
   const logFile = join(dir, 'aedes.log');
-  const fd = await logTo(logFile);
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'bare-aedes.ts')], {
-    cwd: ROOT,
-    stdio: ['ignore', fd, fd],
-  });
+  const child = await spawnLogged(
+    logFile,
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'bare-aedes.ts')],
+    { cwd: ROOT },
+  );
   const port = await waitFor(
     'bare Aedes',
     async () => /port=(\d+)/.exec(await readFile(logFile, 'utf8'))?.[1],
     child,
+    logFile,
   );
   return handle('aedes', `mqtt://127.0.0.1:${port}`, child);
 }
@@ -156,7 +180,6 @@ export interface GatewayOptions {
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTest> {
   const logFile = join(opts.dir, `gateway-${Date.now()}.log`);
-  const fd = await logTo(logFile);
   const args = [
     '--import',
     'tsx',
@@ -182,10 +205,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTe
     '1s',
     ...(opts.influx ? ['--influx-url', opts.influx.url, '--influx-db', opts.influx.db] : []),
   ];
-  const child = spawn(process.execPath, args, {
+  const child = await spawnLogged(logFile, process.execPath, args, {
     cwd: ROOT,
     env: gatewayEnv(opts.rateLimits),
-    stdio: ['ignore', fd, fd, 'ipc'],
+    ipc: true,
   });
   const started = await waitFor(
     'gateway',
@@ -196,6 +219,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTe
       return mqtt !== undefined && http !== undefined ? { mqtt, http } : undefined;
     },
     child,
+    logFile,
   );
   const lagAnswers: ((ms: number) => void)[] = [];
   child.on('message', (m: { type?: string; p99Ms?: number }) => {
