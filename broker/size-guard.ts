@@ -173,6 +173,27 @@ export class GuardedConnection extends Duplex {
     }
   }
 
+  /**
+   * Writes that queued up while the socket was busy, or that mqtt-packet corked together (it
+   * corks every packet it writes), go to the socket as one corked batch: one writev syscall
+   * instead of one write per chunk. Without this, every PUBACK of a group commit (two chunks each)
+   * was its own syscall, the largest single cost in the gateway's CPU profile under load.
+   */
+  override _writev(
+    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
+    callback: (error?: Error | null) => void,
+  ): void {
+    if (this.inner.destroyed) {
+      callback();
+      return;
+    }
+    this.inner.cork();
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) this.inner.write(chunks[i]!.chunk, chunks[i]!.encoding);
+    this.inner.write(chunks[last]!.chunk, chunks[last]!.encoding, callback);
+    this.inner.uncork();
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.inner.end(callback);
   }

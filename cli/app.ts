@@ -110,7 +110,12 @@ export class Valley {
     this.registry = options.registry;
     this.bus = new Bus((event, error) => this.log.error({ event, err: error }, 'a bus listener failed'));
     const sync = options.sync ?? defaultSync;
-    this.sink = options.sinkOverride ?? createSink(options.sink, { timeoutMs: settings.sinkTimeoutMs });
+    this.sink =
+      options.sinkOverride ??
+      createSink(options.sink, {
+        timeoutMs: settings.sinkTimeoutMs,
+        gzip: settings.sinkGzip,
+      });
     this.outbox = new FileOutbox({
       dir: join(settings.dataDir, 'outbox'),
       segmentBytes: settings.segmentBytes,

@@ -9,6 +9,8 @@ set -euo pipefail
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# The bare-broker baseline of the bench's smoke run (test/integration/bench-smoke.test.ts).
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 # Headless Chromium for playwright-core (browser tests, scripts/plot-simulated-day.ts).
 [ -x /usr/bin/chromium ] || need+=(chromium)
 # Test certificates for the TLS listeners (test/support/tls-certs.ts).
@@ -43,4 +45,5 @@ apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 for cmd in influxd mosquitto_pub chromium; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "test-setup: $cmd still missing after install" >&2; exit 1; }
 done
+[ -x /usr/sbin/mosquitto ] || { echo "test-setup: mosquitto still missing after install" >&2; exit 1; }
 echo "test-setup: done"

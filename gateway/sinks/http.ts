@@ -11,6 +11,8 @@ export interface InfluxSinkOptions {
   timeoutMs: number;
   /** For a Retry-After given as an HTTP-date. */
   clock?: Clock;
+  /** Send the batch gzipped (`Content-Encoding: gzip`); every InfluxDB write API accepts it. */
+  gzip?: boolean;
 }
 
 /** 1.x answers `{"error": ...}`; 2.x and 3.x (also on their v1-compatible `/write`) `{"code", "message"}`. */

@@ -75,7 +75,13 @@ export class InfluxV2Sink implements Sink {
       await this.transport.request(
         this.writePath,
         lines.join('\n'),
-        { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, signal },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+          signal,
+          // The transport gzips bodies longer than the threshold and sets Content-Encoding itself.
+          ...(this.opts.gzip === true && { gzipThreshold: 0 }),
+        },
         (_headers, statusCode) => (status = statusCode ?? 0),
       );
     } catch (err) {

@@ -1,0 +1,86 @@
+/**
+ * The soak (`--soak`, on its own): a steady QoS 1 load end to end into InfluxDB for 10 minutes,
+ * the gateway's RSS and event-loop lag sampled all along. "No growth" is read from the RSS of the
+ * last quarter against the first quarter (after start-up), not from one sample.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startInfluxd } from '../../test/support/influxd.js';
+import { PublisherFleet } from '../load/publishers.js';
+import { figure, percentile } from '../stats.js';
+import { startGateway } from '../systems/index.js';
+import { benchFleet, PAYLOAD_DESCRIPTION, type BenchContext, type ScenarioResult } from './common.js';
+
+const DB = 'bench';
+
+export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
+  const { devices, rate, durationMs, sampleEveryMs } = ctx.scale.soak;
+  const fleet = await benchFleet(ctx.dir, devices);
+  const influxd = await startInfluxd();
+  const rss: number[] = [];
+  const lag: number[] = [];
+  const backlog: number[] = [];
+  let acked = 0;
+  try {
+    await influxd.createDatabase(DB);
+    const gateway = await startGateway({
+      dir: ctx.dir,
+      registryPath: fleet.registryPath,
+      rateLimits: 'off',
+      influx: { url: influxd.url, db: DB },
+    });
+    const publishers = new PublisherFleet(fleet.devices, ctx.scale.publisherProcesses, {
+      url: gateway.mqttUrl,
+      qos: 1,
+      mode: 'rate',
+      ratePerSecond: rate,
+      inflightPerDevice: 1,
+      intervalMs: 0,
+      connectConcurrency: 50,
+      tsMode: 'now',
+      maxLifetimeMs: durationMs + 5 * 60_000,
+    });
+    try {
+      await publishers.start();
+      await gateway.lagP99Ms();
+      const load = publishers.run(durationMs);
+      const started = performance.now();
+      while (performance.now() - started < durationMs - sampleEveryMs / 2) {
+        await sleep(sampleEveryMs);
+        rss.push((await gateway.sample()).rssBytes / 2 ** 20);
+        lag.push(await gateway.lagP99Ms());
+        backlog.push((await gateway.status()).backlog.records);
+        ctx.progress(
+          `soak ${Math.round((performance.now() - started) / 1000)} s, RSS ${rss.at(-1)!.toFixed(0)} MiB`,
+        );
+      }
+      acked = (await load).acked;
+    } finally {
+      await publishers.close();
+      await gateway.stop();
+    }
+  } finally {
+    await influxd.stop();
+  }
+  const quarter = Math.max(1, Math.floor(rss.length / 4));
+  const growth = percentile(rss.slice(-quarter), 50) - percentile(rss.slice(0, quarter), 50);
+  return {
+    id: 'soak',
+    title: `Soak: ${durationMs / 60_000} minutes end to end`,
+    figures: {
+      gateway_rss_mib: figure(rss, 'MiB'),
+      rss_growth_last_vs_first_quarter_mib: figure([growth], 'MiB'),
+      event_loop_lag_p99_ms: figure(lag, 'ms'),
+      backlog_records: figure(backlog, 'readings'),
+      readings_acknowledged: figure([acked], 'readings'),
+    },
+    conditions: {
+      payload: PAYLOAD_DESCRIPTION,
+      qos: 1,
+      devices: `${devices} devices, ${rate} readings/s in total`,
+      sink: 'InfluxDB 1.x on the same host',
+      samples: `every ${sampleEveryMs / 1000} s (figures are over samples of one run, not over runs)`,
+    },
+    bound: 'not a throughput figure: memory and lag at a steady load',
+    notes: [],
+  };
+}

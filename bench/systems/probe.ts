@@ -1,0 +1,16 @@
+/**
+ * Preloaded (`--import`) into the gateway process the bench starts: event-loop delay, which only
+ * the process itself can measure. The bench asks over the IPC channel: `lag-reset` starts a window,
+ * `lag` answers its p99 in ms. The channel is unref'd so it never keeps the gateway alive.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+const histogram = monitorEventLoopDelay({ resolution: 10 });
+histogram.enable();
+process.channel?.unref();
+process.on('message', (m: { type?: string }) => {
+  if (m.type === 'lag-reset') histogram.reset();
+  // The histogram counts in ns and includes the 10 ms sampling resolution: subtract it.
+  if (m.type === 'lag')
+    process.send?.({ type: 'lag', p99Ms: Math.max(0, histogram.percentile(99) / 1e6 - 10) });
+});
