@@ -153,6 +153,11 @@ export class GuardedConnection extends Duplex {
       callback();
       return;
     }
+    this.writeLast(chunk, encoding, callback);
+  }
+
+  /** Writes the last (or only) chunk of a write and calls back per the output policy above. */
+  private writeLast(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     const limit = this.outputLimit;
     if (limit === undefined) {
       this.inner.write(chunk, encoding, callback);
@@ -190,7 +195,8 @@ export class GuardedConnection extends Duplex {
     this.inner.cork();
     const last = chunks.length - 1;
     for (let i = 0; i < last; i++) this.inner.write(chunks[i]!.chunk, chunks[i]!.encoding);
-    this.inner.write(chunks[last]!.chunk, chunks[last]!.encoding, callback);
+    // The same output bound as `_write`: a batch must not bypass it.
+    this.writeLast(chunks[last]!.chunk, chunks[last]!.encoding, callback);
     this.inner.uncork();
   }
 
