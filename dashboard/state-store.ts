@@ -32,6 +32,7 @@ const num = z.number().finite();
 const point = z.object({ ts: num, sum: num });
 const day = z.object({
   start: num,
+  blindStart: z.boolean().optional(),
   base: point,
   last: point,
   profile: z.array(num.nullable()).nullable(),

@@ -17,6 +17,7 @@ describe('daily consumption from a totaliser', () => {
     expect(c.dayTotal(t('2026-11-25T23:59:00+01:00'))).toEqual({
       value: 120.5,
       asOf: t('2026-11-25T23:55:00+01:00'),
+      blindStart: false,
     });
   });
 
@@ -32,6 +33,8 @@ describe('daily consumption from a totaliser', () => {
     c.add(t('2026-11-25T06:00:00+01:00'), 500, false);
     c.add(t('2026-11-25T20:00:00+01:00'), 512.25, false);
     expect(c.dayTotal(t('2026-11-25T21:00:00+01:00'))?.value).toBe(12.25);
+    // Nothing known before that first reading, after midnight: the day's beginning is unseen.
+    expect(c.dayTotal(t('2026-11-25T21:00:00+01:00'))?.blindStart).toBe(true);
   });
 
   test('a reading two days old is not the base: a silent meter does not pour its gap into today', () => {
@@ -40,6 +43,8 @@ describe('daily consumption from a totaliser', () => {
     c.add(t('2026-11-25T08:00:00+01:00'), 160, false);
     c.add(t('2026-11-25T09:00:00+01:00'), 161, false);
     expect(c.dayTotal(t('2026-11-25T10:00:00+01:00'))?.value).toBe(1);
+    // Known before: a silent meter, not an unseen beginning.
+    expect(c.dayTotal(t('2026-11-25T10:00:00+01:00'))?.blindStart).toBe(false);
   });
 
   test('a backlog across midnight, in order, splits at midnight', () => {
@@ -70,6 +75,7 @@ describe('daily consumption from a totaliser', () => {
     expect(c.dayTotal(t('2026-10-25T23:45:00+01:00'))).toEqual({
       value: 49,
       asOf: t('2026-10-25T23:30:00+01:00'),
+      blindStart: false,
     });
   });
 
@@ -81,6 +87,7 @@ describe('daily consumption from a totaliser', () => {
     expect(c.dayTotal(t('2026-03-29T23:45:00+02:00'))).toEqual({
       value: 45,
       asOf: t('2026-03-29T23:30:00+02:00'),
+      blindStart: false,
     });
     c.add(t('2026-03-30T00:00:00+02:00'), 1046, false);
     c.add(t('2026-03-30T00:30:00+02:00'), 1047, false);
@@ -103,6 +110,7 @@ describe('consumption up to a time of day (same time yesterday)', () => {
     expect(hourly().dayTotalUntil(t('2026-11-24T10:30:00+01:00'))).toEqual({
       value: 105,
       asOf: t('2026-11-24T10:30:00+01:00'),
+      blindStart: false,
     });
   });
 
@@ -112,6 +120,7 @@ describe('consumption up to a time of day (same time yesterday)', () => {
     expect(c.dayTotalUntil(t('2026-11-24T23:50:00+01:00'))).toEqual({
       value: 230,
       asOf: t('2026-11-24T23:00:00+01:00'),
+      blindStart: false,
     });
   });
 

@@ -35,6 +35,12 @@ export interface CounterPoint {
 
 interface DayRecord {
   start: number;
+  /**
+   * The counter knew no reading before this day's first, which came after midnight: what ran
+   * through it between midnight and that reading is unknown to this engine (it may have started
+   * counting after midnight; see the snapshot's `countedSince`).
+   */
+  blindStart: boolean;
   base: CounterPoint;
   last: CounterPoint;
   /** (ts, sum) of the last reading in each slot; NaN where there was none. */
@@ -44,6 +50,7 @@ interface DayRecord {
 /** A day as saved across restarts; the profile's empty slots are null (JSON has no NaN). */
 export interface SavedDay {
   start: number;
+  blindStart?: boolean;
   base: CounterPoint;
   last: CounterPoint;
   profile: (number | null)[] | null;
@@ -58,6 +65,8 @@ export interface SavedCounterDay {
 
 export interface DayAmount {
   value: number;
+  /** See DayRecord.blindStart: the amount may miss the day's beginning. */
+  blindStart: boolean;
   /** The instant the amount runs to (the latest reading, or the interpolated instant). */
   asOf: number;
 }
@@ -97,6 +106,7 @@ export class CounterDay {
         ? null
         : {
             start: d.start,
+            blindStart: d.blindStart,
             base: { ...d.base },
             last: { ...d.last },
             profile: d.profile ? Array.from(d.profile, (x) => (Number.isNaN(x) ? null : x)) : null,
@@ -118,7 +128,13 @@ export class CounterDay {
         profile = new Float64Array(SLOTS * 2).fill(NaN);
         if (d.profile?.length === SLOTS * 2) d.profile.forEach((x, i) => (profile![i] = x ?? NaN));
       }
-      return { start: d.start, base: { ...d.base }, last: { ...d.last }, profile };
+      return {
+        start: d.start,
+        blindStart: d.blindStart ?? false,
+        base: { ...d.base },
+        last: { ...d.last },
+        profile,
+      };
     };
     this.last = saved.last ? { ...saved.last } : undefined;
     this.lastRaw = saved.lastRaw;
@@ -134,7 +150,7 @@ export class CounterDay {
     const base = first.ts > start && last !== undefined && last.ts >= previousStart ? last : first;
     this.yesterday = this.today?.start === previousStart ? this.today : undefined;
     const profile = this.profile ? new Float64Array(SLOTS * 2).fill(NaN) : null;
-    this.today = { start, base, last: first, profile };
+    this.today = { start, blindStart: last === undefined && first.ts > start, base, last: first, profile };
   }
 
   private record(dayStart: number): DayRecord | undefined {
@@ -146,7 +162,7 @@ export class CounterDay {
   /** Consumption of the Rome day containing `now`, to its latest reading; null without a reading that day. */
   dayTotal(now: number): DayAmount | null {
     const rec = this.record(romeDay(now).start);
-    return rec ? { value: rec.last.sum - rec.base.sum, asOf: rec.last.ts } : null;
+    return rec ? { value: rec.last.sum - rec.base.sum, asOf: rec.last.ts, blindStart: rec.blindStart } : null;
   }
 
   /**
@@ -175,9 +191,10 @@ export class CounterDay {
     }
     // Before the day's first reading (the base when none came the day before): unknown.
     if (at < rec.base.ts) return null;
+    const { blindStart } = rec;
     if (after === undefined || after.ts === before.ts)
-      return { value: before.sum - rec.base.sum, asOf: before.ts };
+      return { value: before.sum - rec.base.sum, asOf: before.ts, blindStart };
     const fraction = (at - before.ts) / (after.ts - before.ts);
-    return { value: before.sum + fraction * (after.sum - before.sum) - rec.base.sum, asOf: at };
+    return { value: before.sum + fraction * (after.sum - before.sum) - rec.base.sum, asOf: at, blindStart };
   }
 }

@@ -7,7 +7,7 @@
  * today is left out of both totals, so the two compare the same meters.
  */
 import type { ResolvedDevice } from '../../config/registry-schema.js';
-import { combine, dayFigure, mean, single, total, type Part } from './figure.js';
+import { combine, dayTotal, mean, single, total, type Part } from './figure.js';
 import { previousRomeDay, romeDay, sameTimePreviousDay } from './rome-time.js';
 import type { EnergyCard } from './schemas.js';
 import { amountPart, ofKind, type DeviceView } from './view.js';
@@ -30,20 +30,14 @@ export function energyCard(
     list.filter((v) => v.resolved.site.id === site);
   const todayStart = romeDay(now).start;
   const todayOf = (list: readonly DeviceView[]) =>
-    dayFigure(
-      combine(
-        list.map((v) => energy.get(v)?.today ?? null),
-        total,
-      ),
+    dayTotal(
+      list.map((v) => energy.get(v)?.today ?? null),
       todayStart,
       countedSince,
     );
   const yesterdayOf = (list: readonly DeviceView[]) =>
-    dayFigure(
-      combine(
-        list.map((v) => energy.get(v)?.yesterday ?? null),
-        total,
-      ),
+    dayTotal(
+      list.map((v) => energy.get(v)?.yesterday ?? null),
       previousRomeDay(todayStart).start,
       countedSince,
     );

@@ -134,6 +134,7 @@ describe('device view', () => {
         value: 4.4,
         asOf: T0 + 240 * S,
         today: null,
+        todayCountedSince: null,
         series: [
           [T0 + 120 * S, 4.2],
           [T0 + 180 * S, 4.3],

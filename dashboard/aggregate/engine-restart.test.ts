@@ -162,6 +162,23 @@ describe('dashboard state across a restart', () => {
     expect(agg.snapshot('overview', now)?.countedSince).toBe(oldest);
   });
 
+  test('a backlog from before midnight that arrives after counting began is a whole day, not partial', () => {
+    // A fresh gateway at 18:01; a device sends its whole backlog since yesterday 23:45 at once.
+    const now = t('2026-11-25T18:01:00+01:00');
+    const agg = new DashboardAggregator({ registry: testRegistry(), countedSince: now - 60_000 });
+    const backlog = twoDays()
+      .filter((r) => r.deviceId === 'wf-res' && r.ts >= t('2026-11-24T23:45:00+01:00'))
+      .map((r) => ({ ...r, receivedAt: now - 1000 }));
+    agg.onAccepted({ deviceId: 'wf-res', readings: backlog }, now - 1000);
+    const { water } = cards(agg, now);
+    expect(water.volumeToday_m3.value).toBeCloseTo(18, 9);
+    expect(water.volumeToday_m3.countedSince).toBeUndefined();
+    // Without the reading before midnight the beginning is unseen: partial, said so.
+    const late = new DashboardAggregator({ registry: testRegistry(), countedSince: now - 60_000 });
+    late.onAccepted({ deviceId: 'wf-res', readings: backlog.slice(8) }, now - 1000);
+    expect(cards(late, now).water.volumeToday_m3.countedSince).toBe(now - 60_000);
+  });
+
   test('an empty outbox and no state: counting starts now', async () => {
     const now = t('2026-11-25T18:01:00+01:00');
     const agg = new DashboardAggregator({ registry: testRegistry() });

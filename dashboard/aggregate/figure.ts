@@ -12,6 +12,8 @@ export interface Part {
   degraded: boolean;
   /** What the value is out of, for ratios over several devices (a car park's capacity). */
   weight?: number;
+  /** A day amount that may miss the day's beginning (DayAmount.blindStart). */
+  blindStart?: boolean;
 }
 
 export type Reducer = (values: number[]) => number;
@@ -53,11 +55,16 @@ export function none(expected: number): Figure {
 }
 
 /**
- * A day figure (the Rome day starting at `dayStart`) when the counting began after the day did:
- * marked with when it began, so a partial total is never shown as the day's.
+ * A day total over `parts` (the Rome day starting at `dayStart`). When the engine began counting
+ * after the day did and a contributing counter knew nothing before its first reading of the day,
+ * the total may miss the day's beginning: it is marked with when counting began, so a partial
+ * total is never shown as the day's. (A device that sent its backlog from midnight on is counted
+ * whole, whenever it arrived.)
  */
-export function dayFigure(figure: Figure, dayStart: number, countedSince: number): Figure {
-  return figure.value !== null && countedSince > dayStart ? { ...figure, countedSince } : figure;
+export function dayTotal(parts: readonly (Part | null)[], dayStart: number, countedSince: number): Figure {
+  const figure = combine(parts, total);
+  const blind = parts.some((p) => p?.blindStart === true);
+  return figure.value !== null && blind && countedSince > dayStart ? { ...figure, countedSince } : figure;
 }
 
 /** A figure computed from another one's value, keeping its as-of and provenance. */

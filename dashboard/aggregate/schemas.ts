@@ -218,6 +218,8 @@ export const deviceSchema = z.object({
       asOf: ms.nullable(),
       /** Counters: consumption of the Rome day so far (see counter-day.ts); null otherwise. */
       today: z.number().nullable(),
+      /** Set when `today` may miss the day's beginning: counting began then (see `countedSince`). */
+      todayCountedSince: ms.nullable(),
       /** Sparkline, oldest first: [ts, value]. */
       series: z.array(z.tuple([ms, z.number()])),
     }),

@@ -7,6 +7,7 @@ import type { Alert } from '../../contract/index.js';
 import type { RegistryIndex } from '../../config/registry-schema.js';
 import type { DeviceRecord } from './device-record.js';
 import { energyCard } from './energy-card.js';
+import { romeDay } from './rome-time.js';
 import { emptyCounts } from './minute-buckets.js';
 import { mobilityCard } from './mobility-card.js';
 import type {
@@ -196,7 +197,7 @@ export function device(f: Frame, id: string): DeviceData | null {
         unit: spec.unit,
         value: latest?.value ?? null,
         asOf: latest?.ts ?? null,
-        today: r.counters.get(metric)?.dayTotal(f.now)?.value ?? null,
+        ...todayOf(r, metric, f),
         series: r.series.get(metric)?.points() ?? [],
       };
     }),
@@ -205,6 +206,18 @@ export function device(f: Frame, id: string): DeviceData | null {
     lastReject: r.lastReject && { ...r.lastReject },
     alerts: f.activeAlerts((a) => a.deviceId === id),
   };
+}
+
+/** A counter's day total on the device view, marked like the cards' (figure.ts dayTotal). */
+function todayOf(
+  r: DeviceRecord,
+  metric: string,
+  f: Frame,
+): { today: number | null; todayCountedSince: number | null } {
+  const amount = r.counters.get(metric)?.dayTotal(f.now) ?? null;
+  const { countedSince } = f.state;
+  const partial = amount?.blindStart === true && countedSince > romeDay(f.now).start;
+  return { today: amount?.value ?? null, todayCountedSince: partial ? countedSince : null };
 }
 
 export function quality(f: Frame): QualityData {

@@ -35,6 +35,7 @@ export function amountPart(amount: DayAmount | null, view: DeviceView): Part | n
     value: amount.value,
     asOf: amount.asOf,
     degraded: view.health === 'stale' || view.health === 'offline',
+    blindStart: amount.blindStart,
   };
 }
 

@@ -1,6 +1,6 @@
 /** The water card of one municipality: what the network technician looks at first. */
 import type { Site } from '../../config/registry-schema.js';
-import { combine, dayFigure, lowest, single, total, type Part } from './figure.js';
+import { combine, dayTotal, lowest, single, total, type Part } from './figure.js';
 import { romeDay } from './rome-time.js';
 import type { WaterCard } from './schemas.js';
 import { amountPart, ofKind, ref, type DeviceView } from './view.js';
@@ -35,11 +35,8 @@ export function waterCard(
       flows.map((v) => v.part('flow_l_s')),
       total,
     ),
-    volumeToday_m3: dayFigure(
-      combine(
-        flows.map((v) => amountPart(v.counter('totaliser_m3')?.dayTotal(now) ?? null, v)),
-        total,
-      ),
+    volumeToday_m3: dayTotal(
+      flows.map((v) => amountPart(v.counter('totaliser_m3')?.dayTotal(now) ?? null, v)),
       romeDay(now).start,
       countedSince,
     ),

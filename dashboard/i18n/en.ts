@@ -182,6 +182,7 @@ export const en: Catalogue = {
   'quality.title': 'Data quality',
   'quality.lastHour': 'Last hour',
   'quality.total': 'Since {time}',
+  'quality.sinceStart': 'Since start',
   'quality.accepted': 'Accepted',
   'quality.duplicate': 'Duplicates',
   'quality.rejected': 'Rejected',

@@ -186,6 +186,7 @@ export const it = {
   'quality.title': 'Qualità dei dati',
   'quality.lastHour': 'Ultima ora',
   'quality.total': 'Dal {time}',
+  'quality.sinceStart': 'Dall’avvio',
   'quality.accepted': 'Accettate',
   'quality.duplicate': 'Duplicate',
   'quality.rejected': 'Rifiutate',

@@ -6,7 +6,6 @@
 import { STALE_INTERVALS } from '../../../aggregate/presence.js';
 import type { DeviceData } from '../../../aggregate/schemas.js';
 import { deviceRoom } from '../../../aggregate/rooms.js';
-import { romeDay } from '../../../aggregate/rome-time.js';
 import { formatDateTime, formatMeasure, formatNumber } from '../../../i18n/index.js';
 import type { Ctx, View } from '../context.js';
 import { h } from '../dom.js';
@@ -99,11 +98,7 @@ function render(ctx: Ctx, data: DeviceData, countedSince: number): HTMLElement {
         )
       : null,
     h('h2', null, t('device.metrics')),
-    h(
-      'div',
-      { class: 'metrics' },
-      ...data.metrics.map((m) => metricEl(ctx, d.kind, degraded(ctx, data), m, countedSince)),
-    ),
+    h('div', { class: 'metrics' }, ...data.metrics.map((m) => metricEl(ctx, d.kind, degraded(ctx, data), m))),
   );
 }
 
@@ -275,13 +270,7 @@ function countsEl(ctx: Ctx, data: DeviceData, countedSince: number): HTMLElement
   );
 }
 
-function metricEl(
-  ctx: Ctx,
-  kind: string,
-  degraded: boolean,
-  m: DeviceData['metrics'][number],
-  countedSince: number,
-): HTMLElement {
+function metricEl(ctx: Ctx, kind: string, degraded: boolean, m: DeviceData['metrics'][number]): HTMLElement {
   const figure = {
     value: m.value,
     asOf: m.asOf,
@@ -306,7 +295,7 @@ function metricEl(
           'div',
           { class: 'fig-note', 'data-testid': `fig-${m.metric}-today`, 'data-value': m.today },
           t('device.today', { value: formatMeasure(m.today, m.unit, ctx.locale) }),
-          countedSince > romeDay(ctx.now).start ? [' · ', countedSinceMark(countedSince, ctx)] : null,
+          m.todayCountedSince === null ? null : [' · ', countedSinceMark(m.todayCountedSince, ctx)],
         ),
     h('div', { class: 'fig-meta' }, asOfEl(m.asOf, ctx), ...marks(figure, ctx)),
     sparkline(m.series, m.unit, ctx.locale, t('device.sparkline', { count: m.series.length })),

@@ -138,7 +138,8 @@ function refusalsEl(ctx: Ctx, status: ValleyStatus | null): HTMLElement {
   return h(
     'section',
     { class: 'panel', 'data-testid': 'quality-refusals', 'data-value': status ? total : '' },
-    h('h2', null, t('quality.refusals'), h('span', { class: 'muted' }, ` · ${t('quality.total')}`)),
+    // Broker counts start with the process (they are not part of the saved dashboard state).
+    h('h2', null, t('quality.refusals'), h('span', { class: 'muted' }, ` · ${t('quality.sinceStart')}`)),
     !status
       ? h('p', { class: 'muted' }, t('app.loading'))
       : refusals.length === 0
