@@ -5,24 +5,25 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-import { Aedes, type Client, type AuthenticateError, type PublishPacket } from 'aedes';
-import { type Bus, type RejectMessage, topics } from '../contract/index.js';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
+import type { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { TlsMaterial } from '../config/tls.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Clock } from '../gateway/types.js';
 import { type Identity, maySubscribe, publishDecision } from './acl.js';
-import { Authenticator, CONNACK } from './authenticator.js';
 import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
-import { LoginThrottle } from './login-throttle.js';
-import { DeviceRateLimiter, type RateLimitSettings } from './rate-limit.js';
-import { REFUSAL_CODES, type RefusalCode } from './refusals.js';
+import { LoginGate } from './login-gate.js';
+import { PublishGate } from './publish-gate.js';
+import type { RateLimitSettings } from './rate-limit.js';
+import { type BrokerCounts, RefusalCounter } from './refusal-counter.js';
 import { Sessions } from './sessions.js';
 import { Listeners, type ListenerSettings } from './listeners.js';
-import { GuardedConnection, type GuardViolation } from './size-guard.js';
+import { GuardedConnection } from './size-guard.js';
 
 export type { RefusalCode } from './refusals.js';
+export type { BrokerCounts } from './refusal-counter.js';
 
 export interface BrokerSettings extends ListenerSettings, RateLimitSettings {
   loginDelayBaseMs: number;
@@ -43,30 +44,12 @@ export interface BrokerDeps {
   tls?: TlsMaterial | undefined;
 }
 
-export interface BrokerCounts {
-  connectionsRefused: Record<string, number>;
-  aclDenied: number;
-  sizeGuardDrops: number;
-  /** `readings` messages refused by the per-device rate limit (acknowledged, not ingested). */
-  rateLimited: number;
-  /** Every refusal by a stable reason code (see RefusalCode), for /metrics. */
-  refusals: Partial<Record<RefusalCode, number>>;
-  lastGuardDrop?: GuardViolation & { address: string };
-  /** Connections dropped because they stopped reading (their unsent output passed the limit). */
-  slowClientDrops: number;
-  lastSlowClientDrop?: { clientId: string; address: string; bufferedBytes: number };
-}
-
 export class Broker {
   private aedes: Aedes | undefined;
   private listeners: Listeners | undefined;
   private readonly identities = new WeakMap<Client, Identity>();
   private readonly sessions = new Sessions();
-  private readonly throttle: LoginThrottle;
-  private readonly authenticator: Authenticator;
-  private readonly pendingTimers = new Set<NodeJS.Timeout>();
-  /** Messages waiting for their rate-limit token, with their Aedes callbacks. */
-  private readonly shaped = new Map<NodeJS.Timeout, (error?: Error | null) => void>();
+  private readonly login: LoginGate;
   private readonly connections = new OpenConnections();
   private inFlight = 0;
   /** Publishes that arrived after stopAccepting(): never ingested, answered when the sessions close. */
@@ -74,26 +57,38 @@ export class Broker {
   private inFlightDrained: (() => void) | undefined;
   private accepting = false;
   private readonly log: Logger;
-  readonly counts: BrokerCounts = {
-    connectionsRefused: {},
-    aclDenied: 0,
-    sizeGuardDrops: 0,
-    rateLimited: 0,
-    slowClientDrops: 0,
-    // Every code present from the start: /metrics shows a series at 0 before the first refusal.
-    refusals: Object.fromEntries(REFUSAL_CODES.map((code) => [code, 0])),
-  };
-  private readonly rateLimiter: DeviceRateLimiter;
+  private readonly refusals: RefusalCounter;
+  private readonly gate: PublishGate;
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
-    this.authenticator = new Authenticator(deps.registry);
-    this.throttle = new LoginThrottle(
-      deps.clock,
-      deps.settings.loginDelayBaseMs,
-      deps.settings.loginDelayMaxMs,
-    );
-    this.rateLimiter = new DeviceRateLimiter(deps.clock, deps.settings);
+    this.refusals = new RefusalCounter({
+      bus: deps.bus,
+      clock: deps.clock,
+      log: this.log,
+      maxPacketBytes: deps.settings.maxPacketBytes,
+      outputBufferMaxBytes: deps.settings.outputBufferMaxBytes,
+    });
+    this.login = new LoginGate({
+      registry: deps.registry,
+      clock: deps.clock,
+      log: this.log,
+      refusals: this.refusals,
+      loginDelayBaseMs: deps.settings.loginDelayBaseMs,
+      loginDelayMaxMs: deps.settings.loginDelayMaxMs,
+    });
+    this.gate = new PublishGate({
+      clock: deps.clock,
+      bus: deps.bus,
+      log: this.log,
+      settings: deps.settings,
+      refusals: this.refusals,
+      publish: (topic, payload, opts) => this.publish(topic, payload, opts),
+    });
+  }
+
+  get counts(): BrokerCounts {
+    return this.refusals.counts;
   }
 
   async start(): Promise<void> {
@@ -110,13 +105,16 @@ export class Broker {
       // QoS 2 publishes wait for PUBREL in memory; a device that never releases them must not
       // pin more than a few packets.
       maxInflightInbound: 16,
-      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authenticate: (client, username, password, done) =>
+        this.login.authenticate(client, username, password, done, (identity) => {
+          this.identities.set(client, identity);
+          this.sessions.authenticated(identity, client);
+        }),
       authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => {
         const identity = this.identities.get(client);
         if (identity && maySubscribe(identity, sub.topic)) return done(null, sub);
-        this.counts.aclDenied++;
-        this.countRefusal('acl_subscribe');
+        this.refusals.acl('acl_subscribe');
         this.log.info(
           { clientId: client.id, code: 'acl_subscribe', filter: sub.topic },
           'subscription refused by the ACL',
@@ -139,9 +137,7 @@ export class Broker {
     this.aedes.on('keepaliveTimeout', (client) =>
       this.log.info({ clientId: client.id }, 'MQTT keepalive timeout'),
     );
-    this.aedes.on('clientError', (client, err) => {
-      this.log.debug({ clientId: client.id, err: err.message }, 'client error');
-    });
+    this.aedes.on('clientError', (client, err) => this.refusals.clientError(client.id, err));
     this.aedes.on('connectionError', (client, err) => {
       this.log.debug({ clientId: client.id, err: err.message }, 'connection error before CONNECT completed');
     });
@@ -206,12 +202,17 @@ export class Broker {
 
   /** A revoked, removed or moved device: its rate-limit bucket is freed. */
   forgetDevice(id: string): void {
-    this.rateLimiter.forget(id);
+    this.gate.forget(id);
   }
 
   /** Whether some session may receive `valley/live/...` (see Sessions). */
   hasLiveSubscribers(): boolean {
     return this.sessions.hasLiveSubscribers();
+  }
+
+  /** Failed logins counted for (address, client id) by the login throttle; 0 after a success. */
+  loginFailures(address: string, clientId: string): number {
+    return this.login.failuresOf(address, clientId);
   }
 
   /**
@@ -234,14 +235,9 @@ export class Broker {
 
   async stop(): Promise<void> {
     await this.stopAccepting(0);
-    for (const timer of this.pendingTimers) clearTimeout(timer);
-    this.pendingTimers.clear();
+    this.login.stop();
     // Still waiting for their token: neither stored nor acknowledged, like late arrivals.
-    for (const [timer, done] of this.shaped) {
-      clearTimeout(timer);
-      this.lateAtShutdown.add(done);
-    }
-    this.shaped.clear();
+    for (const done of this.gate.drain()) this.lateAtShutdown.add(done);
     await this.connections.endAll();
     this.listeners?.dropRemaining();
     const aedes = this.aedes;
@@ -259,99 +255,15 @@ export class Broker {
       stream,
       this.deps.settings.maxPacketBytes,
       address,
-      (v) => this.onViolation(address, v),
+      (v) => this.refusals.guardDrop(address, v),
       {
         maxBytes: this.deps.settings.outputBufferMaxBytes,
         // Called from a write, so only after Aedes has the client (`client` below is set by then).
-        onExceeded: (bufferedBytes) => this.onSlowClient(client, address, bufferedBytes),
+        onExceeded: (bufferedBytes) => this.refusals.slowClient(client.id ?? '', address, bufferedBytes),
       },
     );
     this.connections.add(guarded);
     const client = this.aedes.handle(guarded, req);
-  }
-
-  private onSlowClient(client: Client, address: string, bufferedBytes: number): void {
-    const clientId = client.id ?? '';
-    this.counts.slowClientDrops++;
-    this.counts.lastSlowClientDrop = { clientId, address, bufferedBytes };
-    this.log.warn(
-      { clientId, address, bufferedBytes, limit: this.deps.settings.outputBufferMaxBytes },
-      'slow client dropped: it stopped reading and its unsent output passed VALLEY_OUTPUT_BUFFER_MAX',
-    );
-  }
-
-  private onViolation(address: string, v: GuardViolation): void {
-    this.counts.sizeGuardDrops++;
-    const code: RefusalCode = v.reason === 'packet-too-large' ? 'packet_too_large' : 'malformed_length';
-    this.countRefusal(code);
-    this.counts.lastGuardDrop = { ...v, address };
-    this.deps.bus.emit('connection.refused', {
-      clientId: '',
-      address,
-      reason: v.reason,
-      at: this.deps.clock.now(),
-    });
-    this.log.warn(
-      {
-        address,
-        code,
-        ...v,
-        limit: this.deps.settings.maxPacketBytes,
-      },
-      'connection dropped by the packet-size guard',
-    );
-  }
-
-  private countRefusal(code: RefusalCode): void {
-    this.counts.refusals[code] = (this.counts.refusals[code] ?? 0) + 1;
-  }
-
-  private refuse(reason: string, code: RefusalCode, client: Client, address: string): void {
-    this.counts.connectionsRefused[reason] = (this.counts.connectionsRefused[reason] ?? 0) + 1;
-    this.countRefusal(code);
-    this.deps.bus.emit('connection.refused', {
-      clientId: client.id,
-      address,
-      reason,
-      at: this.deps.clock.now(),
-    });
-  }
-
-  private authenticate(
-    client: Client,
-    username: string | undefined,
-    password: Buffer | undefined,
-    done: (error: AuthenticateError | null, success: boolean | null) => void,
-  ): void {
-    const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
-    const fail = (returnCode: number, reason: string, code: RefusalCode, countsAsGuess: boolean) => {
-      this.refuse(reason, code, client, address);
-      // Only guesses grow the delay; "busy" and protocol mistakes are answered at once.
-      const delay = countsAsGuess ? this.throttle.failure(address, client.id) : 0;
-      this.log.info({ clientId: client.id, address, code, reason, delayMs: delay }, 'CONNECT refused');
-      const error: AuthenticateError = Object.assign(new Error(reason), {
-        returnCode: returnCode,
-      });
-      const timer = setTimeout(() => {
-        this.pendingTimers.delete(timer);
-        done(error, false);
-      }, delay);
-      this.pendingTimers.add(timer);
-    };
-    this.authenticator.check(client.id, username, password, address).then(
-      (result) => {
-        if (result.ok) {
-          this.throttle.success(address, client.id);
-          this.identities.set(client, result.identity);
-          this.sessions.authenticated(result.identity, client);
-          done(null, true);
-        } else fail(result.returnCode, result.reason, result.code, result.countsAsGuess);
-      },
-      (err: unknown) => {
-        this.log.error({ clientId: client.id, err }, 'authentication failed unexpectedly');
-        fail(CONNACK.serverUnavailable, 'authentication error', 'auth_error', false);
-      },
-    );
   }
 
   private authorizePublish(
@@ -365,8 +277,7 @@ export class Broker {
     if (decision === 'deny') {
       // MQTT 3.1.1 has no negative PUBACK: an error closes the connection, which is what an
       // ACL violation deserves (DESIGN).
-      this.counts.aclDenied++;
-      this.countRefusal('acl_publish');
+      this.refusals.acl('acl_publish');
       this.log.warn(
         { clientId: client.id, code: 'acl_publish', topic: packet.topic.slice(0, 200) },
         'publish refused by the ACL',
@@ -385,21 +296,7 @@ export class Broker {
       this.deps.bus.emit('device.status', { deviceId: client.id, status, at: this.deps.clock.now() });
       return done(null);
     }
-    const rate = this.rateLimiter.admit(client.id);
-    if (!rate.admitted) {
-      this.rateLimited(client.id, rate.notice);
-      // Acknowledged like every reject (docs/contract.md): a device that is not answered resends,
-      // which is the opposite of slowing down. The reading is refused, not stored.
-      return done(null);
-    }
-    if (rate.delayMs === 0) return this.forward(client, packet, done);
-    // Over the rate but within the shaping delay: the message (and so its PUBACK) waits for its
-    // token, which paces a device that waits for its acks without refusing anything.
-    const timer = setTimeout(() => {
-      this.shaped.delete(timer);
-      this.forward(client, packet, done);
-    }, rate.delayMs);
-    this.shaped.set(timer, done);
+    this.gate.admit(client.id, () => this.forward(client, packet, done), done);
   }
 
   private forward(client: Client, packet: PublishPacket, done: (error?: Error | null) => void): void {
@@ -425,37 +322,6 @@ export class Broker {
         this.log[level]({ clientId: client.id, err }, 'ingest failed; closing the connection without an ack');
         done(err instanceof Error ? err : new Error(String(err)));
       },
-    );
-  }
-
-  /**
-   * Counted and on the bus per message (dashboard, status); published to the device and logged at
-   * most once per device per second with how many were refused, so a looping device cannot make
-   * the gateway flood its rejects topic or its log. No dead-letter record: see docs/decisions.md.
-   */
-  private rateLimited(deviceId: string, notice: { dropped: number } | undefined): void {
-    this.counts.rateLimited++;
-    this.countRefusal('rate_limited');
-    const { rateLimitPerSecond, rateBurst } = this.deps.settings;
-    const limit = `${rateLimitPerSecond} messages/s with a burst of ${rateBurst}`;
-    const reject: RejectMessage = {
-      code: 'E_RATE_LIMIT',
-      message: `more than ${limit}: message refused`,
-      receivedAt: this.deps.clock.now(),
-    };
-    this.deps.bus.emit('readings.rejected', { deviceId, rejects: [reject] });
-    if (!notice) return;
-    this.log.warn(
-      { deviceId, code: 'E_RATE_LIMIT', dropped: notice.dropped, limit },
-      'messages refused by the rate limit',
-    );
-    const message: RejectMessage = {
-      ...reject,
-      message: `more than ${limit}: ${notice.dropped} message(s) refused since the previous notice`,
-      dropped: notice.dropped,
-    };
-    this.publish(topics.rejects(deviceId), JSON.stringify(message), { qos: 1, retain: false }).catch(
-      (err: unknown) => this.log.warn({ deviceId, err }, 'could not publish a rate-limit reject'),
     );
   }
 

@@ -16,6 +16,8 @@ export const REFUSAL_CODES = [
   'packet_too_large',
   'malformed_length',
   'rate_limited',
+  // A PUBLISH topic with a wildcard, empty, or deeper than Aedes' maxTopicLevels (refused by Aedes).
+  'invalid_topic',
 ] as const;
 
 export type RefusalCode = (typeof REFUSAL_CODES)[number];

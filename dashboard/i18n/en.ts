@@ -304,4 +304,5 @@ export const en: Catalogue = {
   'refusal.packet_too_large': 'Packet larger than the limit',
   'refusal.malformed_length': 'Malformed packet length',
   'refusal.rate_limited': 'Message over the device rate limit',
+  'refusal.invalid_topic': 'Publish topic invalid (wildcard, empty or too deep)',
 };

@@ -308,6 +308,7 @@ export const it = {
   'refusal.packet_too_large': 'Pacchetto oltre il limite di dimensione',
   'refusal.malformed_length': 'Lunghezza del pacchetto non valida',
   'refusal.rate_limited': 'Messaggio oltre il limite di frequenza del dispositivo',
+  'refusal.invalid_topic': 'Topic di pubblicazione non valido (carattere jolly, vuoto o troppo profondo)',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof it;

@@ -99,7 +99,7 @@ function fromEnvelopeIssues(issues: z.core.$ZodIssue[], element: unknown): Readi
   if (issue.code === 'unrecognized_keys') {
     return {
       code: 'E_SCHEMA',
-      message: `unknown field ${issue.keys.map((k) => `"${clip(k)}"`).join(', ')}; a reading has ts, seq and values`,
+      message: `unknown field ${listKeys(issue.keys)}; a reading has ts, seq and values`,
     };
   }
   const path = pathOf(issue);
@@ -124,11 +124,10 @@ function fromValueIssues(issues: z.core.$ZodIssue[], kind: KindDefinition): Read
   // Unknown metrics first: they usually mean the device is registered under the wrong kind.
   const unknown = issues.find((i) => i.code === 'unrecognized_keys');
   if (unknown && unknown.code === 'unrecognized_keys') {
-    const names = unknown.keys.map((k) => `"${clip(k)}"`).join(', ');
     return {
       code: 'E_UNKNOWN_METRIC',
-      message: `unknown metric ${names} for kind ${kind.id} (its metrics: ${Object.keys(kind.metrics).join(', ')})`,
-      path: `values.${unknown.keys[0] ?? ''}`,
+      message: `unknown metric ${listKeys(unknown.keys)} for kind ${kind.id} (its metrics: ${Object.keys(kind.metrics).join(', ')})`,
+      path: `values.${clip(unknown.keys[0] ?? '')}`,
     };
   }
   const range = issues.find((i) => i.code === 'too_big' || i.code === 'too_small');
@@ -137,6 +136,15 @@ function fromValueIssues(issues: z.core.$ZodIssue[], kind: KindDefinition): Read
   const path = pathOf(issue, 'values');
   return { code: 'E_SCHEMA', message: issue.message, path };
 }
+
+/** Keys a device made up: a few of them, each clipped, so the reject stays short whatever it sent. */
+function listKeys(keys: string[]): string {
+  const shown = keys.slice(0, MAX_KEYS_NAMED).map((k) => `"${clip(k)}"`);
+  const rest = keys.length - shown.length;
+  return rest > 0 ? `${shown.join(', ')} and ${rest} more` : shown.join(', ');
+}
+
+const MAX_KEYS_NAMED = 5;
 
 function clip(s: string): string {
   return s.length > 64 ? `${s.slice(0, 64)}…` : s;

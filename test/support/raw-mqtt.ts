@@ -102,3 +102,37 @@ export function subscribePacket(filter: string, packetId: number, qos: 0 | 1 = 0
   id.writeUInt16BE(packetId);
   return packet(0x82, Buffer.concat([id, utf8(filter), Buffer.from([qos])]));
 }
+
+/**
+ * Only the fixed header of a QoS 1 PUBLISH that declares `remainingLength` bytes: a client can
+ * then stream the body in chunks, as a device announcing a huge packet would.
+ */
+export function publishHeader(declaredRemainingLength: number): Buffer {
+  return Buffer.concat([Buffer.from([0x32]), remainingLength(declaredRemainingLength)]);
+}
+
+export interface RawConnection {
+  socket: net.Socket;
+  /** The CONNACK return code (0 = accepted, 4 = bad username or password …). */
+  returnCode: number;
+  /** Resolves when the broker closed the connection. */
+  closed: Promise<void>;
+}
+
+/** Connects, sends CONNECT and resolves with the CONNACK's return code; the socket stays open. */
+export async function rawConnect(
+  port: number,
+  connect: Parameters<typeof connectPacket>[0],
+): Promise<RawConnection> {
+  const socket = net.connect(port, '127.0.0.1');
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.on('error', () => undefined);
+  const connack = new Promise<Buffer>((resolve, reject) => {
+    socket.once('data', resolve);
+    socket.once('close', () => reject(new Error('closed before CONNACK')));
+  });
+  socket.write(connectPacket(connect));
+  const ack = await connack;
+  if (ack[0] !== 0x20) throw new Error(`expected a CONNACK, got packet type ${ack[0]}`);
+  return { socket, returnCode: ack[3]!, closed };
+}
