@@ -181,8 +181,9 @@ describe('Socket.IO', () => {
     viewer.socket.on('deadletter', () => viewerFigures++);
     await connectLive(operator);
     expect(await join(operator, 'deadletter')).toEqual({ ok: true });
-    expect(figures).toHaveLength(1);
-    const before = figures[0]!.records;
+    // The join answers with the figures at once; a push tick may repeat them (absolute values).
+    expect(figures.length).toBeGreaterThanOrEqual(1);
+    const before = figures.at(-1)!.records;
     // A reject makes a record: the room hears of it, the viewer does not.
     const device = await connectDevice(gw.mqttUrl, 't-flow-1', gw.registry.secrets['t-flow-1']!);
     await publishAcked(device, 'sensors/t-flow-1/readings', '{"ts": 1, "values": {}}');
