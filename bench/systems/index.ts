@@ -29,6 +29,8 @@ export interface GatewayUnderTest extends SystemUnderTest {
   status(): Promise<ValleyStatus>;
   /** Event-loop delay p99 since the last call (ms), measured inside the gateway. */
   lagP99Ms(): Promise<number>;
+  /** process.memoryUsage() inside the gateway. */
+  memory(): Promise<NodeJS.MemoryUsage>;
 }
 
 /**
@@ -222,8 +224,10 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTe
     logFile,
   );
   const lagAnswers: ((ms: number) => void)[] = [];
-  child.on('message', (m: { type?: string; p99Ms?: number }) => {
+  const memoryAnswers: ((usage: NodeJS.MemoryUsage) => void)[] = [];
+  child.on('message', (m: { type?: string; p99Ms?: number; usage?: NodeJS.MemoryUsage }) => {
     if (m.type === 'lag') lagAnswers.shift()?.(m.p99Ms ?? NaN);
+    if (m.type === 'memory' && m.usage) memoryAnswers.shift()?.(m.usage);
   });
   return {
     ...handle('gateway', started.mqtt, child),
@@ -237,6 +241,12 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTe
         lagAnswers.push(resolve);
         child.send({ type: 'lag' });
         child.send({ type: 'lag-reset' });
+      });
+    },
+    memory() {
+      return new Promise<NodeJS.MemoryUsage>((resolve) => {
+        memoryAnswers.push(resolve);
+        child.send({ type: 'memory' });
       });
     },
   };

@@ -1,7 +1,8 @@
 /**
  * Preloaded (`--import`) into the gateway process the bench starts: event-loop delay, which only
  * the process itself can measure. The bench asks over the IPC channel: `lag-reset` starts a window,
- * `lag` answers its p99 in ms. The channel is unref'd so it never keeps the gateway alive.
+ * `lag` answers its p99 in ms; `memory` answers process.memoryUsage() (where the RSS goes: V8 heap,
+ * external buffers, the rest). The channel is unref'd so it never keeps the gateway alive.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -13,4 +14,10 @@ process.on('message', (m: { type?: string }) => {
   // The histogram counts in ns and includes the 10 ms sampling resolution: subtract it.
   if (m.type === 'lag')
     process.send?.({ type: 'lag', p99Ms: Math.max(0, histogram.percentile(99) / 1e6 - 10) });
+  if (m.type === 'memory') {
+    // Under `NODE_OPTIONS=--expose-gc` (a memory investigation, never the bench's own runs) the
+    // figures are what is retained, not what garbage happens to be waiting.
+    (globalThis as { gc?: () => void }).gc?.();
+    process.send?.({ type: 'memory', usage: process.memoryUsage() });
+  }
 });

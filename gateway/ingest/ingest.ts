@@ -202,10 +202,9 @@ export class Ingest {
 
     if (normalized.length > 0) {
       const durable = deps.outbox.append(normalized, { signal: options.signal });
-      for (const r of normalized) this.recent.remember(deviceId, kind.id, r.ts, durable);
-      durable.catch(() => {
-        for (const r of normalized) this.recent.forgetIf(deviceId, kind.id, r.ts, durable);
-      });
+      const timestamps = normalized.map((r) => r.ts);
+      this.recent.remember(deviceId, kind.id, timestamps, durable);
+      durable.catch(() => this.recent.forgetIf(deviceId, kind.id, timestamps, durable));
       waits.push(durable);
     }
     let deadLetter: Promise<{ written: number; dropped: number }> | undefined;
