@@ -50,6 +50,8 @@ const POSITIVE: Record<string, string[]> = {
     'gateway_rss_mib',
   ],
   '3': [
+    'sustained_offered_per_s',
+    'saturating_accepted_per_s',
     'written_to_influxdb_per_s',
     'accepted_per_s',
     'reading_to_influxdb_p50_ms',
