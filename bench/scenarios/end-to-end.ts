@@ -33,6 +33,8 @@ const BATCH_LINES = 5_000;
 const ACCEPT_TOLERANCE = 0.95;
 /** Rates are searched in these steps: finer than that is below the run-to-run spread. */
 const RATE_STEP = 250;
+/** Measurements at the found rate, each 15% lower than the one before when the backlog grew. */
+const VERIFY_ATTEMPTS = 3;
 
 interface Step {
   offered: number;
@@ -123,28 +125,51 @@ export async function endToEnd(ctx: BenchContext): Promise<ScenarioResult> {
         sustained = steps.at(-1)?.offered ?? RATE_STEP;
         notes.push(`no offered rate kept up; figures at ${sustained}/s, the lowest tried`);
       }
-      for (let run = 0; run < scale.runs; run++) {
-        ctx.progress(`end to end at ${sustained}/s, run ${run + 1}/${scale.runs}`);
-        const probe = new InfluxProbe(influxd, DB, gateway.mqttUrl, fleet.registry.secrets[PROBE_DEVICE]!);
-        let influxBefore: ProcSample | undefined;
-        const w = await window(gateway, openLoop, scale.windowMs, sustained, async () => {
-          await probe.start();
-          influxBefore = influxPid !== undefined ? await sampleProc(influxPid) : undefined;
-        });
-        const influxAfter = influxPid !== undefined ? await sampleProc(influxPid) : undefined;
-        const landed = await probe.stop();
-        if (landed.lost > 0)
-          notes.push(`run ${run + 1}: ${landed.lost} probe readings not in InfluxDB after 15 s`);
-        if (w.backlogGrowth > stableGrowth(sustained, w.seconds))
-          notes.push(`run ${run + 1}: the backlog grew by ${w.backlogGrowth} at ${sustained}/s`);
-        accepted.push(w.accepted);
-        written.push(w.written);
-        backlogGrowth.push(w.backlogGrowth);
-        p50.push(percentile(landed.latencies, 50));
-        p99.push(percentile(landed.latencies, 99));
-        cpu.gateway!.push(w.gatewayCores);
-        cpu.publishers!.push(w.publisherCores);
-        if (influxBefore && influxAfter) cpu.influxd!.push(cpuCores(influxBefore, influxAfter));
+      // One window's verdict can be luck (where a drainer batch ends decides the backlog read):
+      // the rate holds only if the median of the runs at it keeps the backlog stable; otherwise it
+      // is lowered and measured again, at most VERIFY_ATTEMPTS times.
+      for (let attempt = 1; ; attempt++) {
+        for (const list of [accepted, written, backlogGrowth, p50, p99, ...Object.values(cpu)])
+          list.length = 0;
+        for (let run = 0; run < scale.runs; run++) {
+          ctx.progress(`end to end at ${sustained}/s, run ${run + 1}/${scale.runs}`);
+          const probe = new InfluxProbe(influxd, DB, gateway.mqttUrl, fleet.registry.secrets[PROBE_DEVICE]!);
+          let influxBefore: ProcSample | undefined;
+          const w = await window(gateway, openLoop, scale.windowMs, sustained, async () => {
+            await probe.start();
+            influxBefore = influxPid !== undefined ? await sampleProc(influxPid) : undefined;
+          });
+          const influxAfter = influxPid !== undefined ? await sampleProc(influxPid) : undefined;
+          const landed = await probe.stop();
+          if (landed.lost > 0)
+            notes.push(
+              `${sustained}/s run ${run + 1}: ${landed.lost} probe readings not in InfluxDB after 15 s`,
+            );
+          if (w.backlogGrowth > stableGrowth(sustained, w.seconds))
+            notes.push(`${sustained}/s run ${run + 1}: the backlog grew by ${w.backlogGrowth}`);
+          accepted.push(w.accepted);
+          written.push(w.written);
+          backlogGrowth.push(w.backlogGrowth);
+          p50.push(percentile(landed.latencies, 50));
+          p99.push(percentile(landed.latencies, 99));
+          cpu.gateway!.push(w.gatewayCores);
+          cpu.publishers!.push(w.publisherCores);
+          if (influxBefore && influxAfter) cpu.influxd!.push(cpuCores(influxBefore, influxAfter));
+        }
+        const growth = figure(backlogGrowth, 'readings').median;
+        if (growth <= stableGrowth(sustained, scale.windowMs / 1000)) break;
+        if (attempt === VERIFY_ATTEMPTS) {
+          notes.push(
+            `${sustained}/s: the backlog still grew (median ${growth} per window) after ${attempt} attempts`,
+          );
+          break;
+        }
+        const lower = Math.max(RATE_STEP, Math.floor((sustained * 0.85) / RATE_STEP) * RATE_STEP);
+        if (lower === sustained) break;
+        notes.push(
+          `${sustained}/s did not hold over ${scale.runs} runs (median backlog growth ${growth}); measured again at ${lower}/s`,
+        );
+        sustained = lower;
       }
     } finally {
       await openLoop.close();
