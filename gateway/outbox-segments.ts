@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { normalizedReadingSchema, type NormalizedReading } from '../contract/index.js';
 import { forEachLine } from './group-commit.js';
 import type { Logger } from './logger.js';
+import { commonRecord } from './record-shape.js';
 import type { DirSyncFn, OutboxBatch, OutboxPosition, SyncFn } from './types.js';
 
 export const OUTBOX_FORMAT = 'valley-outbox';
@@ -63,6 +64,34 @@ export function encodeRecord(reading: NormalizedReading): string {
   return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
 }
 
+const HEX = '0123456789abcdef';
+
+/**
+ * The records of one append, as the bytes the writer takes: what encodeRecord gives, joined, but
+ * each reading's JSON is written once into one buffer and its CRC taken over those bytes (no
+ * second UTF-8 pass inside crc32, no hex, line or joined strings to build and flatten per reading).
+ */
+export function encodeRecords(readings: readonly NormalizedReading[]): Buffer {
+  const jsons = readings.map((r) => JSON.stringify(r));
+  let bytes = 0;
+  for (const json of jsons) bytes += Buffer.byteLength(json) + 10; // 8 hex, space, newline
+  const buf = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const json of jsons) {
+    const start = at + 9;
+    const end = start + buf.write(json, start);
+    let crc = crc32(buf.subarray(start, end));
+    for (let i = 7; i >= 0; i--) {
+      buf[at + i] = HEX.charCodeAt(crc & 0xf);
+      crc >>>= 4;
+    }
+    buf[at + 8] = 0x20;
+    buf[end] = 0x0a;
+    at = end + 1;
+  }
+  return buf;
+}
+
 export function crcOk(line: Buffer): boolean {
   if (line.length < 10 || line[8] !== 0x20) return false;
   return crc32(line.subarray(9)) === Number.parseInt(line.toString('latin1', 0, 8), 16);
@@ -72,7 +101,10 @@ export function crcOk(line: Buffer): boolean {
 export function decodeRecord(line: Buffer): NormalizedReading | 'corrupt' | 'invalid' {
   if (!crcOk(line)) return 'corrupt';
   try {
-    const parsed = normalizedReadingSchema.safeParse(JSON.parse(line.toString('utf8', 9)));
+    const json: unknown = JSON.parse(line.toString('utf8', 9));
+    const common = commonRecord(json);
+    if (common !== undefined) return common;
+    const parsed = normalizedReadingSchema.safeParse(json);
     return parsed.success ? parsed.data : 'invalid';
   } catch {
     return 'invalid';

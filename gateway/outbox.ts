@@ -16,7 +16,7 @@ import {
   comparePosition,
   countRecords,
   CURSOR_TMP,
-  encodeRecord,
+  encodeRecords,
   isNoSpace,
   parseSegmentNames,
   readCursor,
@@ -154,10 +154,8 @@ export class FileOutbox implements Outbox {
 
   append(readings: readonly NormalizedReading[]): Promise<void> {
     if (readings.length === 0) return Promise.resolve();
-    let text = '';
-    for (const r of readings) text += encodeRecord(r);
     // The readings ride along as the group's note: counts and receivedAt without re-parsing.
-    return this.writer.append(Buffer.from(text), readings);
+    return this.writer.append(encodeRecords(readings), readings);
   }
 
   get cursor(): OutboxPosition {

@@ -38,7 +38,8 @@ export interface PublisherReport {
 
 export type ParentMessage =
   | { type: 'job'; job: PublishJob }
-  | { type: 'go'; durationMs: number }
+  /** `ratePerSecond` (rate mode): this window's rate for this process, instead of the job's. */
+  | { type: 'go'; durationMs: number; ratePerSecond?: number }
   /** Ends the current window now (what is in flight still completes). */
   | { type: 'stop' }
   | { type: 'close' };

@@ -149,8 +149,8 @@ async function fence(j: PublishJob): Promise<void> {
   );
 }
 
-async function go(durationMs: number): Promise<void> {
-  const j = job!;
+async function go(durationMs: number, ratePerSecond: number | undefined): Promise<void> {
+  const j = ratePerSecond === undefined ? job! : { ...job!, ratePerSecond };
   // Every window reports only its own messages.
   hist = new LatencyHistogram();
   sent = acked = failed = lastAckAt = 0;
@@ -192,7 +192,9 @@ process.on('message', (message: ParentMessage) => {
       break;
     }
     case 'go':
-      go(message.durationMs).catch((err: unknown) => send({ type: 'error', error: String(err) }));
+      go(message.durationMs, message.ratePerSecond).catch((err: unknown) =>
+        send({ type: 'error', error: String(err) }),
+      );
       break;
     case 'stop':
       stopAt = Math.min(stopAt, performance.now());

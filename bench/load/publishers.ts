@@ -56,9 +56,18 @@ export class PublisherFleet {
     this.connectMs = Math.max(...connected.map((m) => m.connectMs));
   }
 
-  /** One measurement window on every process at once. */
-  async run(durationMs: number): Promise<FleetReport> {
-    for (const c of this.children) c.send({ type: 'go', durationMs });
+  /**
+   * One measurement window on every process at once. `ratePerSecond` (rate mode) replaces the
+   * job's total rate for this window, so one connected fleet can step through offered rates.
+   */
+  async run(durationMs: number, ratePerSecond?: number): Promise<FleetReport> {
+    const n = this.children.length;
+    for (const c of this.children)
+      c.send(
+        ratePerSecond === undefined
+          ? { type: 'go', durationMs }
+          : { type: 'go', durationMs, ratePerSecond: ratePerSecond / n },
+      );
     const reports: PublisherReport[] = (
       await Promise.all(this.children.map((c) => this.next(c, 'done')))
     ).map((m) => m.report);

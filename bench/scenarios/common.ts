@@ -13,7 +13,8 @@ export interface Scale {
   windowMs: number;
   bare: { devices: number; inflight: number };
   ack: { devices: number; inflight: number; latencyRate: number };
-  endToEnd: { devices: number; inflight: number };
+  /** inflight: the saturating window; searchSteps: bisection steps over offered rates. */
+  endToEnd: { devices: number; inflight: number; searchSteps: number };
   many: { devices: number; intervalMs: number; holdMs: number };
   catchUp: { devices: number; rate: number; steadyMs: number; outageMs: number };
   live: { viewers: number; probes: number; backgroundRate: number };

@@ -94,8 +94,10 @@ export class DeviceRecord {
     this.seen(reading.receivedAt);
     if (this.lastReading === null || reading.ts >= this.lastReading.ts) this.lastReading = reading;
     const reset = reading.flags?.includes('counter_reset') ?? false;
-    for (const [metric, value] of Object.entries(reading.values)) {
+    // Object.keys, not entries: one array per reading instead of one more per metric.
+    for (const metric of Object.keys(reading.values)) {
       if (!(metric in this.kind.metrics)) continue;
+      const value = reading.values[metric]!;
       const latest = this.latest.get(metric);
       if (latest === undefined || reading.ts >= latest.ts) this.latest.set(metric, { value, ts: reading.ts });
       let series = this.series.get(metric);

@@ -128,8 +128,10 @@ export class Rollups {
       device = { kind: kindId, metrics: new Map() };
       this.devices.set(reading.deviceId, device);
     }
-    for (const [metric, value] of Object.entries(reading.values)) {
+    // Object.keys, not entries: one array per reading instead of one more per metric.
+    for (const metric of Object.keys(reading.values)) {
       if (!(metric in kind.metrics)) continue;
+      const value = reading.values[metric]!;
       let rollup = device.metrics.get(metric);
       if (!rollup) {
         rollup = new MetricRollup();

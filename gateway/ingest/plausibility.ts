@@ -46,6 +46,20 @@ function problem(reading: ValidReading, metric: string, message: string): Readin
   };
 }
 
+/** Per kind, its counter metrics: asked for every message, so worked out once. */
+const countersByKind = new WeakMap<KindDefinition, readonly string[]>();
+
+function counterMetrics(kind: KindDefinition): readonly string[] {
+  let names = countersByKind.get(kind);
+  if (names === undefined) {
+    names = Object.entries(kind.metrics)
+      .filter(([, spec]) => spec.counter)
+      .map(([name]) => name);
+    countersByKind.set(kind, names);
+  }
+  return names;
+}
+
 interface CounterState {
   ts: number;
   value: number;
@@ -65,9 +79,7 @@ export class CounterTracker {
     kind: KindDefinition,
     readings: readonly ValidReading[],
   ): (ReadingFlag[] | undefined)[] {
-    const counters = Object.entries(kind.metrics)
-      .filter(([, spec]) => spec.counter)
-      .map(([name]) => name);
+    const counters = counterMetrics(kind);
     const flags: (ReadingFlag[] | undefined)[] = new Array<ReadingFlag[] | undefined>(readings.length);
     if (counters.length === 0) return flags;
     let device = this.state.get(deviceId);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { KINDS, getKind } from '../../contract/index.js';
-import { validateReading } from './validate.js';
+import fc from 'fast-check';
+import { KINDS, getKind, readingEnvelopeSchema } from '../../contract/index.js';
+import { commonEnvelope, commonValues, validateReading } from './validate.js';
 
 const now = Date.UTC(2026, 10, 25, 6);
 const window = { now, futureSkewMs: 120_000, lateWindowMs: 7 * 86_400_000 };
@@ -131,5 +132,99 @@ describe('validateReading messages', () => {
     expect(!nested.ok && nested.message).toContain('must be an object');
     const missing = validateReading({ ts: w.now }, flow, w);
     expect(!missing.ok && missing.message).toBe('values is required');
+  });
+});
+
+describe('the fast path for the common shape', () => {
+  // Metric names of the kind and a few others, numbers around every range's edges, integers and
+  // not: whatever the fast path accepts, the schemas must accept with the very same output.
+  const kinds = [...KINDS.values()];
+  const names = [...new Set(kinds.flatMap((k) => Object.keys(k.metrics)))];
+  const edge = kinds.flatMap((k) => Object.values(k.metrics).flatMap((m) => [m.min, m.max]));
+  const number = fc.oneof(
+    fc.double({ noNaN: false }),
+    fc.integer(),
+    fc.constantFrom(...edge, ...edge.map((e) => e + 0.5), ...edge.map((e) => e - 1e-9), -0, 2 ** 53),
+  );
+  const value = fc.oneof({ weight: 5, arbitrary: number }, fc.string(), fc.constant(null), fc.boolean());
+  // Per kind: mostly its own metrics with values in range, sometimes anything.
+  const caseFor = (kind: (typeof kinds)[number]) => {
+    const specs = Object.entries(kind.metrics);
+    const inRange = fc
+      .constantFrom(...specs)
+      .chain(([name, m]) =>
+        fc.tuple(
+          fc.constant(name),
+          fc.oneof(
+            fc.double({ min: m.min, max: m.max, noNaN: true }),
+            fc.integer({ min: Math.ceil(Math.max(m.min, -1e9)), max: Math.floor(Math.min(m.max, 1e9)) }),
+            value,
+          ),
+        ),
+      );
+    const key = fc.oneof(fc.constantFrom(...names), fc.string(), fc.constant('__proto__'));
+    const values = fc.oneof(
+      { weight: 6, arbitrary: fc.array(inRange, { maxLength: 4 }).map((es) => Object.fromEntries(es)) },
+      fc.dictionary(key, value, { maxKeys: 4 }),
+      fc.constant(null),
+      fc.array(number),
+    );
+    const fields = {
+      ts: fc.oneof(fc.integer(), fc.string()),
+      seq: fc.oneof({ weight: 3, arbitrary: fc.nat() }, number, fc.string()),
+      values,
+      extra: value,
+    };
+    const element = fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({ ts: fields.ts, seq: fields.seq, values }, { requiredKeys: ['ts', 'values'] }),
+      },
+      fc.record(fields, { requiredKeys: [] }),
+      fc.anything(),
+    );
+    return fc.tuple(fc.constant(kind), element);
+  };
+  const cases = fc.constantFrom(...kinds).chain(caseFor);
+
+  it('accepts only what the schemas accept, with the same output', () => {
+    const taken = { envelopes: 0, values: 0 };
+    fc.assert(
+      fc.property(cases, ([kind, input]) => {
+        // Through JSON, as a payload arrives (own keys only, `__proto__` an own key).
+        const json = JSON.stringify(input);
+        const el: unknown = json === undefined ? undefined : JSON.parse(json);
+        const fast = commonEnvelope(el);
+        const slow = readingEnvelopeSchema.safeParse(el);
+        if (fast !== undefined) {
+          taken.envelopes++;
+          expect(slow.success).toBe(true);
+          expect(fast.data).toEqual(slow.data);
+          const fv = commonValues(fast.data.values, kind);
+          const sv = kind.values.safeParse(fast.data.values);
+          if (fv !== undefined) {
+            taken.values++;
+            expect(sv.success).toBe(true);
+            expect(JSON.stringify(fv.data)).toBe(JSON.stringify(sv.data));
+          }
+        }
+      }),
+      { numRuns: 5000, seed: 8 },
+    );
+    // Not vacuous: the generators reach the fast path often.
+    expect(taken.envelopes).toBeGreaterThan(500);
+    expect(taken.values).toBeGreaterThan(50);
+  });
+
+  it('takes the common shape itself (no schema needed)', () => {
+    const el = { ts: now, seq: 7, values: { totaliser_m3: 80231.5, flow_l_s: 12.4 } };
+    const envelope = commonEnvelope(el);
+    expect(envelope?.data).toEqual(el);
+    // In the kind's order, as zod would give it.
+    expect(JSON.stringify(commonValues(el.values, flow)?.data)).toBe(
+      '{"flow_l_s":12.4,"totaliser_m3":80231.5}',
+    );
+    expect(commonValues({ flow_l_s: 1e9 }, flow)).toBeUndefined();
+    expect(commonEnvelope({ ts: now, values: {}, extra: 1 })).toBeUndefined();
   });
 });
