@@ -64,6 +64,11 @@ export class DeviceLoad {
     this.generating = false;
   }
 
+  /** New readings again after `stopGenerating`. */
+  resumeGenerating(): void {
+    this.generating = true;
+  }
+
   /** Drops every connection at once (the gateway is gone): in-flight readings go back to the buffers. */
   async dropConnections(): Promise<void> {
     await Promise.all([...this.clients].map((c) => c.endAsync(true)));
