@@ -17,7 +17,7 @@ import type { MqttClient } from 'mqtt';
 import type { Alert } from '../../contract/index.js';
 import { hashPassword } from '../../config/secrets.js';
 import { readinessSchema, type Readiness } from '../../dashboard/status-schema.js';
-import { DeviceLoad, pointsInInflux } from '../support/device-load.js';
+import { DeviceLoad, expectAckedOnceInInflux } from '../support/device-load.js';
 import {
   killGatewayProcesses,
   startGatewayProcess,
@@ -147,17 +147,7 @@ describe('a full disk under the outbox', () => {
 
     // 4. Everything acknowledged reaches InfluxDB, once.
     load.stopGenerating();
-    await waitFor(() => load!.unacked === 0, 30_000, 'every reading acknowledged');
-    await waitFor(
-      async () => (await pointsInInflux(influx, DB)).count >= load!.acked.size,
-      30_000,
-      'every acknowledged reading in InfluxDB',
-    );
-    const { keys, count } = await pointsInInflux(influx, DB);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(count).toBe(keys.length);
-    expect(new Set(keys)).toEqual(load.acked);
-    expect(load.acked).toEqual(load.sent);
+    await expectAckedOnceInInflux(load, influx, DB);
     expect(gw.child.exitCode).toBeNull();
     gw.child.kill('SIGTERM');
     expect(await gw.exited).toBe(0);

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DeviceLoad, pointsInInflux } from '../support/device-load.js';
+import { DeviceLoad, expectAckedOnceInInflux } from '../support/device-load.js';
 import { killGatewayProcesses, startGatewayProcess } from '../support/gateway-process.js';
 import { InfluxFaultProxy } from '../support/influx-fault-proxy.js';
 import { startInfluxd, type InfluxdHandle } from '../support/influxd.js';
@@ -86,17 +86,7 @@ describe('SIGTERM while InfluxDB hangs', () => {
     const next = await start();
     load.start(next.mqttUrl);
     load.stopGenerating();
-    await waitFor(() => load!.unacked === 0, 30_000, 'every reading acknowledged');
-    await waitFor(
-      async () => (await pointsInInflux(influx, DB)).count >= load!.acked.size,
-      30_000,
-      'every acknowledged reading in InfluxDB',
-    );
-    const { keys, count } = await pointsInInflux(influx, DB);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(count).toBe(keys.length);
-    expect(new Set(keys)).toEqual(load.acked);
-    expect(load.acked).toEqual(load.sent);
+    await expectAckedOnceInInflux(load, influx, DB);
     await load.stop();
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);

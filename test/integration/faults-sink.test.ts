@@ -8,7 +8,7 @@
  * in-memory queues never passed their caps.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DeviceLoad, pointsInInflux } from '../support/device-load.js';
+import { DeviceLoad, expectAckedOnceInInflux } from '../support/device-load.js';
 import { InfluxFaultProxy } from '../support/influx-fault-proxy.js';
 import { startInfluxd, type InfluxdHandle } from '../support/influxd.js';
 import { waitFor } from '../support/mqtt.js';
@@ -108,11 +108,7 @@ describe('InfluxDB faults under load', () => {
     await waitFor(() => load!.unacked === 0, 30_000, 'every reading acknowledged');
     await waitFor(() => gw!.valley.outbox.stats().backlogRecords === 0, 30_000, 'the backlog drained');
 
-    const { keys, count } = await pointsInInflux(influx, DB);
-    expect(new Set(keys).size).toBe(keys.length);
-    expect(count).toBe(keys.length);
-    expect(new Set(keys)).toEqual(load.acked);
-    expect(load.acked).toEqual(load.sent);
+    await expectAckedOnceInInflux(load, influx, DB);
 
     // Memory stayed bounded: held appends within VALLEY_HELD_MAX / VALLEY_HELD_SIZE, batches within
     // VALLEY_BATCH_LINES.

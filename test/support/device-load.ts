@@ -5,9 +5,10 @@
  * the next connection, to whatever gateway address is current. The end-to-end check of the fault
  * suites compares the readings PUBACKed here with the points in InfluxDB (DESIGN, Tests).
  */
+import { expect } from '@jest/globals';
 import type { MqttClient } from 'mqtt';
 import type { InfluxdHandle } from './influxd.js';
-import { connectDevice } from './mqtt.js';
+import { connectDevice, waitFor } from './mqtt.js';
 
 export interface DeviceLoadOptions {
   /** Device id → secret. */
@@ -142,4 +143,27 @@ export async function pointsInInflux(
     keys: rows.map((r) => `${String(r.device)}|${Number(r.time)}`),
     count: counted.length === 0 ? 0 : Number(counted[0]!.count),
   };
+}
+
+/**
+ * The fault suites' end check: once every reading is acknowledged and InfluxDB holds as many
+ * points, the PUBACKed set equals the sent set and the set in InfluxDB, and InfluxQL's COUNT
+ * equals the distinct points (no reading twice). Call after `stopGenerating()`.
+ */
+export async function expectAckedOnceInInflux(
+  load: DeviceLoad,
+  influx: InfluxdHandle,
+  db: string,
+): Promise<void> {
+  await waitFor(() => load.unacked === 0, 30_000, 'every reading acknowledged');
+  await waitFor(
+    async () => (await pointsInInflux(influx, db)).count >= load.acked.size,
+    30_000,
+    'every acknowledged reading in InfluxDB',
+  );
+  const { keys, count } = await pointsInInflux(influx, db);
+  expect(new Set(keys).size).toBe(keys.length);
+  expect(count).toBe(keys.length);
+  expect(new Set(keys)).toEqual(load.acked);
+  expect(load.acked).toEqual(load.sent);
 }
