@@ -6,7 +6,7 @@
  *   npm run bench -- --long             catch-up with a 2-minute InfluxDB outage instead of 30 s
  *   npm run bench -- --soak             the 10-minute soak, on its own
  *   npm run bench -- --smoke            seconds, tiny counts, 2 runs (inside `npm test`)
- *   npm run bench -- --profile DIR      scenario 2 with the gateway under `node --cpu-prof`
+ *   npm run bench -- --profile DIR      every gateway started runs under `node --cpu-prof` into DIR
  *   npm run bench -- --out FILE         JSON here instead of bench/results/bench-<time>.json
  *
  * Prints a table (median, spread, conditions, what bounds each figure) and writes every run's
@@ -52,9 +52,9 @@ const SMOKE: Scale = {
   soak: { devices: 10, rate: 100, durationMs: 3_000, sampleEveryMs: 500 },
 };
 
-const SCENARIOS: Record<string, (ctx: BenchContext, profileDir?: string) => Promise<ScenarioResult>> = {
+const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
   '1': bareBrokers,
-  '2': (ctx, profileDir) => gatewayAck(ctx, profileDir !== undefined ? { cpuProfileDir: profileDir } : {}),
+  '2': gatewayAck,
   '3': endToEnd,
   '4': manyDevices,
   '5': catchUp,
@@ -88,7 +88,7 @@ const selected: [string, (ctx: BenchContext) => Promise<ScenarioResult>][] = val
   ? [['soak', soak]]
   : Object.entries(SCENARIOS)
       .filter(([id]) => values.only === undefined || id === values.only)
-      .map(([id, run]) => [id, (ctx: BenchContext) => run(ctx, values.profile)]);
+      .map(([id, run]) => [id, run]);
 
 const host = hostConditions();
 const started = performance.now();
@@ -102,6 +102,7 @@ try {
       scale,
       progress: (m) =>
         process.stderr.write(`[bench ${id} ${((performance.now() - started) / 1000).toFixed(0)} s] ${m}\n`),
+      ...(values.profile !== undefined && { profileDir: values.profile }),
     };
     results.push(await run(ctx));
     await rm(dir, { recursive: true, force: true });

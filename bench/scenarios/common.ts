@@ -26,6 +26,8 @@ export interface BenchContext {
   dir: string;
   scale: Scale;
   progress(message: string): void;
+  /** `--profile DIR`: every gateway of the scenario runs under `node --cpu-prof` into DIR. */
+  profileDir?: string;
 }
 
 export interface ScenarioResult {

@@ -66,7 +66,7 @@ export async function endToEnd(ctx: BenchContext): Promise<ScenarioResult> {
   try {
     await influxd.createDatabase(DB);
     const gateway = await startGateway({
-      dir: ctx.dir,
+      ctx,
       registryPath: fleet.registryPath,
       rateLimits: 'off',
       influx: { url: influxd.url, db: DB },

@@ -22,18 +22,14 @@ import {
 } from './common.js';
 import { measureWindow } from './measure.js';
 
-export async function gatewayAck(
-  ctx: BenchContext,
-  opts: { cpuProfileDir?: string } = {},
-): Promise<ScenarioResult> {
+export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
   const { scale } = ctx;
   const fleet = await benchFleet(ctx.dir, scale.ack.devices);
   const aedes: SystemUnderTest = await startBareAedes(ctx.dir);
   const gateway: GatewayUnderTest = await startGateway({
-    dir: ctx.dir,
+    ctx,
     registryPath: fleet.registryPath,
     rateLimits: 'off',
-    ...(opts.cpuProfileDir !== undefined && { cpuProfileDir: opts.cpuProfileDir }),
   });
   const window = {
     qos: 1 as const,

@@ -45,7 +45,7 @@ export async function livePath(ctx: BenchContext): Promise<ScenarioResult> {
   const { scale } = ctx;
   const { viewers, probes, backgroundRate } = scale.live;
   const fleet = await benchFleet(ctx.dir, Math.max(10, Math.round(backgroundRate / 10)), [PROBE]);
-  const gateway = await startGateway({ dir: ctx.dir, registryPath: fleet.registryPath, rateLimits: 'off' });
+  const gateway = await startGateway({ ctx, registryPath: fleet.registryPath, rateLimits: 'off' });
   const p50: number[] = [];
   const p99: number[] = [];
   const shown: number[] = [];

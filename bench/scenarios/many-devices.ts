@@ -32,7 +32,7 @@ export async function manyDevices(ctx: BenchContext): Promise<ScenarioResult> {
     .createDatabase(DB)
     .then(() =>
       startGateway({
-        dir: ctx.dir,
+        ctx,
         registryPath: fleet.registryPath,
         rateLimits: 'defaults',
         influx: { url: influxd.url, db: DB },

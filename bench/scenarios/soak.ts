@@ -23,7 +23,7 @@ export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
   try {
     await influxd.createDatabase(DB);
     const gateway = await startGateway({
-      dir: ctx.dir,
+      ctx,
       registryPath: fleet.registryPath,
       rateLimits: 'off',
       influx: { url: influxd.url, db: DB },

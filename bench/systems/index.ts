@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { statusSchema, type ValleyStatus } from '../../dashboard/status-schema.js';
 import { freePort } from '../../test/support/ports.js';
 import { sampleProc, type ProcSample } from './proc.js';
+import type { BenchContext } from '../scenarios/common.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 60_000;
@@ -171,29 +172,29 @@ function handle(name: string, mqttUrl: string, child: ChildProcess): SystemUnder
 }
 
 export interface GatewayOptions {
-  dir: string;
+  /** The scenario's scratch directory, and `--profile`'s directory if given. */
+  ctx: Pick<BenchContext, 'dir' | 'profileDir'>;
   registryPath: string;
   rateLimits: 'off' | 'defaults';
   /** InfluxDB 1.x; without it local-only. */
   influx?: { url: string; db: string };
-  /** `--cpu-prof` into this directory (bench/profile.ts). */
-  cpuProfileDir?: string;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTest> {
-  const logFile = join(opts.dir, `gateway-${Date.now()}.log`);
+  const { dir, profileDir } = opts.ctx;
+  const logFile = join(dir, `gateway-${Date.now()}.log`);
   const args = [
     '--import',
     'tsx',
     '--import',
     join(import.meta.dirname, 'probe.ts'),
-    ...(opts.cpuProfileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfileDir] : []),
+    ...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
     join(ROOT, 'cli', 'main.ts'),
     'start',
     '--registry',
     opts.registryPath,
     '--data-dir',
-    join(opts.dir, `data-${Date.now()}`),
+    join(dir, `data-${Date.now()}`),
     '--mqtt-port',
     '0',
     '--ws-port',
