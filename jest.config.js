@@ -6,7 +6,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true }] },
   testMatch: ['**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/data/'],
+  testPathIgnorePatterns: ['/node_modules/', '/data/', '/dist/'],
+  // The compiled build (npm run build) mirrors the sources; Jest runs the sources.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
   // Integration suites start real servers (InfluxDB, Aedes, child processes); two workers on two cores.
   maxWorkers: 2,
   testTimeout: 60_000,

@@ -13,6 +13,7 @@ import { formatDuration, formatSize } from '../config/duration.js';
 import { createLogger } from '../gateway/logger.js';
 import { Valley } from './app.js';
 import { startDemoFleetForGateway } from '../simulators/fleet.js';
+import { tuneHeap } from './heap.js';
 
 type Out = { log(s: string): void; error(s: string): void };
 
@@ -77,6 +78,7 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     throw error;
   }
   const { settings, sink } = resolved;
+  tuneHeap();
   const logger = createLogger(settings.logLevel);
   let registry;
   try {

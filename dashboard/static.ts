@@ -7,8 +7,9 @@
 import { extname, join } from 'node:path';
 import express, { Router } from 'express';
 import { sendError } from './http-errors.js';
+import { PROJECT_ROOT } from '../config/project-root.js';
 
-export const WEB_DIST = join(import.meta.dirname, 'web', 'dist');
+export const WEB_DIST = join(PROJECT_ROOT, 'dashboard', 'web', 'dist');
 
 const revalidate = (res: express.Response): void => {
   res.setHeader('cache-control', 'no-cache');

@@ -5,7 +5,7 @@
  * jitter. Started by the composition root after the gateway (settings.demoFleet).
  */
 import { clearTimeout, setTimeout } from 'node:timers';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { topics } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import { DeviceClient } from './device-client.js';
@@ -13,6 +13,7 @@ import { generatorFor, type DeviceGenerator } from './generators/index.js';
 import type { SimLogger } from './logger.js';
 import { createRandom, hashString, mix, type Random } from './random.js';
 import { loadSecretsFile } from './secrets.js';
+import { PROJECT_ROOT } from '../config/project-root.js';
 
 export interface FleetOptions {
   url: string;
@@ -166,7 +167,7 @@ export async function startDemoFleet(options: FleetOptions): Promise<Fleet> {
 }
 
 /** The demo fleet's public secrets, next to the simulators (DESIGN, Secrets). */
-export const DEMO_SECRETS_PATH = fileURLToPath(new URL('./demo-secrets.json', import.meta.url));
+export const DEMO_SECRETS_PATH = join(PROJECT_ROOT, 'simulators', 'demo-secrets.json');
 
 /**
  * What `valley start` calls after the gateway is up: reads the demo secrets, connects every demo

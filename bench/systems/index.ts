@@ -180,16 +180,28 @@ export interface GatewayOptions {
   influx?: { url: string; db: string };
 }
 
+/**
+ * The gateway runs as `npm start` runs it: compiled (dist/, `npm run build`, which `prebench` and
+ * `pretest` run), without the TypeScript loader, whose memory is no part of the gateway's.
+ */
+async function built(file: string): Promise<string> {
+  const path = join(ROOT, 'dist', file);
+  try {
+    await access(path, constants.R_OK);
+  } catch {
+    throw new Error(`${path} is missing: run "npm run build" first (npm run bench and npm test do)`);
+  }
+  return path;
+}
+
 export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTest> {
   const { dir, profileDir } = opts.ctx;
   const logFile = join(dir, `gateway-${Date.now()}.log`);
   const args = [
     '--import',
-    'tsx',
-    '--import',
-    join(import.meta.dirname, 'probe.ts'),
+    await built('bench/systems/probe.js'),
     ...(profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-    join(ROOT, 'cli', 'main.ts'),
+    await built('cli/main.js'),
     'start',
     '--registry',
     opts.registryPath,

@@ -9,8 +9,9 @@ import { Router } from 'express';
 import { municipalityCollectionSchema } from '../geo/projection.js';
 import { en, it } from '../i18n/index.js';
 import { methodNotAllowed } from '../http-errors.js';
+import { PROJECT_ROOT } from '../../config/project-root.js';
 
-export const GEOJSON_FILE = join(import.meta.dirname, '..', 'geo', 'valmalenco-municipalities.geojson');
+export const GEOJSON_FILE = join(PROJECT_ROOT, 'dashboard', 'geo', 'valmalenco-municipalities.geojson');
 
 export interface GeoAnswer {
   boundaries: unknown;
