@@ -4,7 +4,7 @@
  *   npm run bench                       all six scenarios, 5 runs each (≤ 20 minutes)
  *   npm run bench -- --only 3           one scenario
  *   npm run bench -- --long             catch-up with a 2-minute InfluxDB outage instead of 30 s
- *   npm run bench -- --soak             the 10-minute soak, on its own
+ *   npm run bench -- --soak             the 10-minute soak, on its own (--soak-minutes N: longer)
  *   npm run bench -- --smoke            seconds, tiny counts, 2 runs (inside `npm test`)
  *   npm run bench -- --profile DIR      every gateway started runs under `node --cpu-prof` into DIR
  *   npm run bench -- --out FILE         JSON here instead of bench/results/bench-<time>.json
@@ -66,6 +66,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     long: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
+    'soak-minutes': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     runs: { type: 'string' },
     profile: { type: 'string' },
@@ -75,6 +76,12 @@ const { values } = parseArgs({
 
 const scale: Scale = structuredClone(values.smoke ? SMOKE : FULL);
 if (values.long) scale.catchUp.outageMs = values.smoke ? 3_000 : 120_000;
+if (values['soak-minutes'] !== undefined) {
+  const minutes = Number(values['soak-minutes']);
+  if (!Number.isFinite(minutes) || minutes <= 0)
+    throw new Error(`--soak-minutes: "${values['soak-minutes']}" is not a positive number of minutes`);
+  scale.soak.durationMs = minutes * 60_000;
+}
 if (values.runs !== undefined) {
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1)
