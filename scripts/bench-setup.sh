@@ -1,30 +1,18 @@
 #!/usr/bin/env bash
-# `npm run bench`'s prebench step: installs Mosquitto (the bare-broker baseline of scenario 1) when
-# it is missing. Like scripts/test-setup.sh, services are blocked while apt runs (a policy-rc.d that
-# exits 101), so a Debian host that starts services on install gets no Mosquitto on port 1883: the
-# bench starts its own on a free port.
+# `npm run bench`'s prebench step: installs what the bench starts when it is missing: Mosquitto
+# (the bare-broker baseline of scenario 1) and InfluxDB 1.x (scenarios 3–5 and the soak), so the
+# bench runs on a fresh machine without `npm test` first. Services are blocked while apt runs
+# (scripts/apt-install.sh): the bench starts its own servers on free ports.
 set -euo pipefail
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
-[ -x /usr/sbin/mosquitto ] && exit 0
+need=()
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+[ ${#need[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "bench-setup: Mosquitto is missing; run as root or install it: apt-get install -y mosquitto" >&2
-  exit 1
-fi
-
-echo "bench-setup: installing mosquitto (apt-get)"
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod +x "$policy"
-  created_policy=1
-fi
-cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends mosquitto >/dev/null
+apt_install bench-setup "${need[@]}"
 [ -x /usr/sbin/mosquitto ] || { echo "bench-setup: mosquitto still missing after install" >&2; exit 1; }
+command -v influxd >/dev/null 2>&1 || { echo "bench-setup: influxd still missing after install" >&2; exit 1; }
 echo "bench-setup: done"

@@ -5,6 +5,8 @@
 # host that starts services on install does not get InfluxDB or Mosquitto on their default ports:
 # the tests start their own on free ports.
 set -euo pipefail
+# shellcheck source=scripts/apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 need=()
 command -v influxd >/dev/null 2>&1 || need+=(influxdb)
@@ -23,25 +25,7 @@ if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 
-if [ "$(id -u)" -ne 0 ]; then
-  echo "test-setup: missing Debian packages: ${need[*]}; run as root or install them: apt-get install -y ${need[*]}" >&2
-  exit 1
-fi
-
-echo "test-setup: installing ${need[*]} (apt-get)"
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' >"$policy"
-  chmod +x "$policy"
-  created_policy=1
-fi
-cleanup() { if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi; }
-trap cleanup EXIT
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt_install test-setup "${need[@]}"
 for cmd in influxd mosquitto_pub chromium; do
   command -v "$cmd" >/dev/null 2>&1 || { echo "test-setup: $cmd still missing after install" >&2; exit 1; }
 done
