@@ -21,6 +21,21 @@ export interface FleetReport {
 
 type FleetJob = Omit<PublishJob, 'devices' | 'ratePerSecond'> & { ratePerSecond?: number };
 
+/** A steady open-loop load at `ratePerSecond` in total, one reading in flight per device. */
+export function steadyLoad(url: string, ratePerSecond: number, maxLifetimeMs: number): FleetJob {
+  return {
+    url,
+    qos: 1,
+    mode: 'rate',
+    ratePerSecond,
+    inflightPerDevice: 1,
+    intervalMs: 0,
+    connectConcurrency: 50,
+    tsMode: 'now',
+    maxLifetimeMs,
+  };
+}
+
 export class PublisherFleet {
   private readonly children: ChildProcess[] = [];
   private readonly inbox = new Map<ChildProcess, ChildMessage[]>();

@@ -6,13 +6,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startInfluxd } from '../../test/support/influxd.js';
-import { PublisherFleet } from '../load/publishers.js';
+import { PublisherFleet, steadyLoad } from '../load/publishers.js';
 import { figure } from '../stats.js';
-import { startGateway } from '../systems/index.js';
+import { startGatewayIntoInflux } from '../systems/index.js';
 import { waitForBacklog } from './backlog.js';
 import { benchFleet, PAYLOAD_DESCRIPTION, type BenchContext, type ScenarioResult } from './common.js';
 
-const DB = 'bench';
 const SAMPLE_MS = 250;
 
 export async function catchUp(ctx: BenchContext): Promise<ScenarioResult> {
@@ -27,26 +26,18 @@ export async function catchUp(ctx: BenchContext): Promise<ScenarioResult> {
   const incoming: number[] = [];
   const notes: string[] = [];
   try {
-    await influxd.createDatabase(DB);
-    const gateway = await startGateway({
-      ctx,
-      registryPath: fleet.registryPath,
-      rateLimits: 'off',
-      influx: { url: influxd.url, db: DB },
-    });
+    const gateway = await startGatewayIntoInflux(ctx, fleet.registryPath, influxd);
     // Long enough to drain at 2× the incoming rate; a slower drain still yields its figure.
     const catchUpBudgetMs = outageMs * 2 + 10_000;
-    const publishers = new PublisherFleet(fleet.devices, scale.publisherProcesses, {
-      url: gateway.mqttUrl,
-      qos: 1,
-      mode: 'rate',
-      ratePerSecond: rate,
-      inflightPerDevice: 1,
-      intervalMs: 0,
-      connectConcurrency: 50,
-      tsMode: 'now',
-      maxLifetimeMs: scale.runs * (steadyMs + outageMs + catchUpBudgetMs + 60_000) + 120_000,
-    });
+    const publishers = new PublisherFleet(
+      fleet.devices,
+      scale.publisherProcesses,
+      steadyLoad(
+        gateway.mqttUrl,
+        rate,
+        scale.runs * (steadyMs + outageMs + catchUpBudgetMs + 60_000) + 120_000,
+      ),
+    );
     try {
       await publishers.start();
       for (let run = 0; run < scale.runs; run++) {

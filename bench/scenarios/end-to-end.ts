@@ -15,7 +15,7 @@ import { startInfluxd } from '../../test/support/influxd.js';
 import { PublisherFleet } from '../load/publishers.js';
 import { figure, percentile } from '../stats.js';
 import { cpuCores, influxdPid, sampleProc, type ProcSample } from '../systems/proc.js';
-import { startGateway, type GatewayUnderTest } from '../systems/index.js';
+import { BENCH_DB, startGatewayIntoInflux, type GatewayUnderTest } from '../systems/index.js';
 import {
   benchFleet,
   boundBy,
@@ -26,7 +26,6 @@ import {
 import { InfluxProbe, PROBE_DEVICE } from './influx-probe.js';
 import { waitForBacklog } from './backlog.js';
 
-const DB = 'bench';
 /** The drainer's batch (the gateway's default): the backlog is read while one may be in flight. */
 const BATCH_LINES = 5_000;
 /** Accepted/s may fall this far below the offered rate (publisher timer granularity). */
@@ -64,13 +63,7 @@ export async function endToEnd(ctx: BenchContext): Promise<ScenarioResult> {
   const cpu: Record<string, number[]> = { gateway: [], influxd: [], publishers: [] };
   const notes: string[] = [];
   try {
-    await influxd.createDatabase(DB);
-    const gateway = await startGateway({
-      ctx,
-      registryPath: fleet.registryPath,
-      rateLimits: 'off',
-      influx: { url: influxd.url, db: DB },
-    });
+    const gateway = await startGatewayIntoInflux(ctx, fleet.registryPath, influxd);
     const influxPid = await influxdPid(influxd);
     const common = {
       url: gateway.mqttUrl,
@@ -133,7 +126,12 @@ export async function endToEnd(ctx: BenchContext): Promise<ScenarioResult> {
           list.length = 0;
         for (let run = 0; run < scale.runs; run++) {
           ctx.progress(`end to end at ${sustained}/s, run ${run + 1}/${scale.runs}`);
-          const probe = new InfluxProbe(influxd, DB, gateway.mqttUrl, fleet.registry.secrets[PROBE_DEVICE]!);
+          const probe = new InfluxProbe(
+            influxd,
+            BENCH_DB,
+            gateway.mqttUrl,
+            fleet.registry.secrets[PROBE_DEVICE]!,
+          );
           let influxBefore: ProcSample | undefined;
           const w = await window(gateway, openLoop, scale.windowMs, sustained, async () => {
             await probe.start();

@@ -12,7 +12,7 @@ import { startInfluxd } from '../../test/support/influxd.js';
 import { PublisherFleet } from '../load/publishers.js';
 import { figure } from '../stats.js';
 import { cpuCores } from '../systems/proc.js';
-import { startGateway } from '../systems/index.js';
+import { startGatewayIntoInflux } from '../systems/index.js';
 import {
   benchFleet,
   boundBy,
@@ -21,27 +21,17 @@ import {
   type ScenarioResult,
 } from './common.js';
 
-const DB = 'bench';
-
 export async function manyDevices(ctx: BenchContext): Promise<ScenarioResult> {
   const { scale } = ctx;
   const { devices, intervalMs, holdMs } = scale.many;
   const fleet = await benchFleet(ctx.dir, devices);
   const influxd = await startInfluxd();
-  const gateway = await influxd
-    .createDatabase(DB)
-    .then(() =>
-      startGateway({
-        ctx,
-        registryPath: fleet.registryPath,
-        rateLimits: 'defaults',
-        influx: { url: influxd.url, db: DB },
-      }),
-    )
-    .catch(async (err: unknown) => {
-      await influxd.stop();
-      throw err;
-    });
+  const gateway = await startGatewayIntoInflux(ctx, fleet.registryPath, influxd, {
+    rateLimits: 'defaults',
+  }).catch(async (err: unknown) => {
+    await influxd.stop();
+    throw err;
+  });
   const connectS: number[] = [];
   const rssMiB: number[] = [];
   const lagP99: number[] = [];

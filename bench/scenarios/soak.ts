@@ -6,12 +6,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startInfluxd } from '../../test/support/influxd.js';
-import { PublisherFleet } from '../load/publishers.js';
+import { PublisherFleet, steadyLoad } from '../load/publishers.js';
 import { figure, percentile } from '../stats.js';
-import { startGateway } from '../systems/index.js';
+import { startGatewayIntoInflux } from '../systems/index.js';
 import { benchFleet, PAYLOAD_DESCRIPTION, type BenchContext, type ScenarioResult } from './common.js';
-
-const DB = 'bench';
 
 export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
   const { devices, rate, durationMs, sampleEveryMs } = ctx.scale.soak;
@@ -22,24 +20,12 @@ export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
   const backlog: number[] = [];
   let acked = 0;
   try {
-    await influxd.createDatabase(DB);
-    const gateway = await startGateway({
-      ctx,
-      registryPath: fleet.registryPath,
-      rateLimits: 'off',
-      influx: { url: influxd.url, db: DB },
-    });
-    const publishers = new PublisherFleet(fleet.devices, ctx.scale.publisherProcesses, {
-      url: gateway.mqttUrl,
-      qos: 1,
-      mode: 'rate',
-      ratePerSecond: rate,
-      inflightPerDevice: 1,
-      intervalMs: 0,
-      connectConcurrency: 50,
-      tsMode: 'now',
-      maxLifetimeMs: durationMs + 5 * 60_000,
-    });
+    const gateway = await startGatewayIntoInflux(ctx, fleet.registryPath, influxd);
+    const publishers = new PublisherFleet(
+      fleet.devices,
+      ctx.scale.publisherProcesses,
+      steadyLoad(gateway.mqttUrl, rate, durationMs + 5 * 60_000),
+    );
     try {
       await publishers.start();
       await gateway.lagP99Ms();

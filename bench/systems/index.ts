@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusSchema, type ValleyStatus } from '../../dashboard/status-schema.js';
+import type { InfluxdHandle } from '../../test/support/influxd.js';
 import { freePort } from '../../test/support/ports.js';
 import { sampleProc, type ProcSample } from './proc.js';
 import type { BenchContext } from '../scenarios/common.js';
@@ -192,6 +193,21 @@ async function built(file: string): Promise<string> {
     throw new Error(`${path} is missing: run "npm run build" first (npm run bench and npm test do)`);
   }
   return path;
+}
+
+/** The database the scenarios write into. */
+export const BENCH_DB = 'bench';
+
+/** A gateway writing into database `db` (created first) of the bench's own influxd. */
+export async function startGatewayIntoInflux(
+  ctx: GatewayOptions['ctx'],
+  registryPath: string,
+  influxd: InfluxdHandle,
+  options: { rateLimits?: GatewayOptions['rateLimits']; db?: string } = {},
+): Promise<GatewayUnderTest> {
+  const { rateLimits = 'off', db = BENCH_DB } = options;
+  await influxd.createDatabase(db);
+  return startGateway({ ctx, registryPath, rateLimits, influx: { url: influxd.url, db } });
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTest> {
