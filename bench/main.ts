@@ -77,6 +77,7 @@ const { values } = parseArgs({
 const scale: Scale = structuredClone(values.smoke ? SMOKE : FULL);
 if (values.long) scale.catchUp.outageMs = values.smoke ? 3_000 : 120_000;
 if (values['soak-minutes'] !== undefined) {
+  if (!values.soak) throw new Error('--soak-minutes goes with --soak');
   const minutes = Number(values['soak-minutes']);
   if (!Number.isFinite(minutes) || minutes <= 0)
     throw new Error(`--soak-minutes: "${values['soak-minutes']}" is not a positive number of minutes`);

@@ -26,6 +26,9 @@ exit 0
 `,
   );
   await chmod(join(dir, 'apt-get'), 0o755);
+  // The install path runs as root on a fresh machine; the test may not (a developer's account).
+  await writeFile(join(dir, 'id'), '#!/bin/sh\necho 0\n');
+  await chmod(join(dir, 'id'), 0o755);
 });
 
 afterEach(async () => {

@@ -51,8 +51,9 @@ export async function soak(ctx: BenchContext): Promise<ScenarioResult> {
   const quarter = Math.max(1, Math.floor(rss.length / 4));
   const medianOf = (q: number): number => percentile(rss.slice(q * quarter, (q + 1) * quarter), 50);
   const growth = percentile(rss.slice(-quarter), 50) - medianOf(0);
-  // Bounded structures fill during a soak (each device's dedupe window doubles up to its size), so
-  // the last two quarters tell "still growing" from "grew, then stopped".
+  // Bounded structures fill during a soak (each device's dedupe window doubles up to its size): when
+  // the last of those doublings comes before the third quarter, the last two quarters tell "still
+  // growing" from "grew, then stopped" (docs/performance.md).
   const lateGrowth = percentile(rss.slice(-quarter), 50) - medianOf(2);
   return {
     id: 'soak',

@@ -183,7 +183,9 @@ export interface GatewayOptions {
 
 /**
  * The gateway runs as `npm start` runs it: compiled (dist/, `npm run build`, which `prebench` and
- * `pretest` run), without the TypeScript loader, whose memory is no part of the gateway's.
+ * `pretest` run), without the TypeScript loader, whose memory is no part of the gateway's. Only
+ * presence is checked: a bench or a smoke test started by hand after editing the sources runs the
+ * last build, so build first.
  */
 async function built(file: string): Promise<string> {
   const path = join(ROOT, 'dist', file);
