@@ -10,12 +10,12 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { statusSchema, type ValleyStatus } from '../../dashboard/status-schema.js';
+import { PROJECT_ROOT } from '../../config/project-root.js';
 import type { InfluxdHandle } from '../../test/support/influxd.js';
 import { freePort } from '../../test/support/ports.js';
 import { sampleProc, type ProcSample } from './proc.js';
 import type { BenchContext } from '../scenarios/common.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 60_000;
 
 export interface SystemUnderTest {
@@ -110,7 +110,7 @@ export async function startBareAedes(dir: string): Promise<SystemUnderTest> {
     logFile,
     process.execPath,
     ['--import', 'tsx', join(import.meta.dirname, 'bare-aedes.ts')],
-    { cwd: ROOT },
+    { cwd: PROJECT_ROOT },
   );
   const port = await waitFor(
     'bare Aedes',
@@ -188,7 +188,7 @@ export interface GatewayOptions {
  * last build, so build first.
  */
 async function built(file: string): Promise<string> {
-  const path = join(ROOT, 'dist', file);
+  const path = join(PROJECT_ROOT, 'dist', file);
   try {
     await access(path, constants.R_OK);
   } catch {
@@ -239,7 +239,7 @@ export async function startGateway(opts: GatewayOptions): Promise<GatewayUnderTe
     ...(opts.influx ? ['--influx-url', opts.influx.url, '--influx-db', opts.influx.db] : []),
   ];
   const child = await spawnLogged(logFile, process.execPath, args, {
-    cwd: ROOT,
+    cwd: PROJECT_ROOT,
     env: gatewayEnv(opts.rateLimits),
     ipc: true,
   });
