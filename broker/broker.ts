@@ -15,6 +15,7 @@ import { type Identity, maySubscribe, publishDecision } from './acl.js';
 import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
 import { LoginGate } from './login-gate.js';
+import { lightenParser } from './parser-buffer.js';
 import { PublishGate } from './publish-gate.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import { type BrokerCounts, RefusalCounter } from './refusal-counter.js';
@@ -267,6 +268,7 @@ export class Broker {
     );
     this.connections.add(guarded);
     const client = this.aedes.handle(guarded, req);
+    lightenParser(client);
   }
 
   /**

@@ -1,17 +1,22 @@
 /**
  * Accepted / duplicate / rejected counts and reject codes per minute over the last hour, for the
  * data-quality view. 60 slots indexed by minute; a slot holding an older minute is cleared before
- * reuse, so memory is fixed: 60 x (3 + number of reject codes) 32-bit counters (3.4 KB) plus 60
- * minute stamps. Events older than the window are not counted in it (the totals still are).
+ * reuse, so memory is fixed. Every device in the registry has one, so it is kept small: 60 x 4
+ * 32-bit words (the minute and three counts, 960 bytes), and the per-code counts (60 x the number
+ * of reject codes, ~3.4 KB) only once the device has had a reject. A fleet of well-behaved devices
+ * never pays for the codes (5,000 devices: ~5 MiB instead of ~22). Events older than the window are
+ * not counted in it (the totals still are).
  */
 import { REJECT_CODES, type RejectCode } from '../../contract/index.js';
 
 export const WINDOW_MINUTES = 60;
-const FIELDS = 3 + REJECT_CODES.length;
-const CODE_FIELD = new Map<string, number>(REJECT_CODES.map((code, i) => [code, 3 + i]));
+/** Words per slot: minute + 1 (0: never used), accepted, duplicate, rejected. */
+const FIELDS = 4;
+const CODES = REJECT_CODES.length;
+const CODE_FIELD = new Map<string, number>(REJECT_CODES.map((code, i) => [code, i]));
 
 export type CountField = 'accepted' | 'duplicate' | 'rejected';
-const FIELD_INDEX: Record<CountField, number> = { accepted: 0, duplicate: 1, rejected: 2 };
+const FIELD_INDEX: Record<CountField, number> = { accepted: 1, duplicate: 2, rejected: 3 };
 
 export interface WindowCounts {
   accepted: number;
@@ -31,31 +36,40 @@ export interface MinuteEntry extends WindowCounts {
 }
 
 export class MinuteBuckets {
-  private readonly minutes = new Float64Array(WINDOW_MINUTES).fill(-1);
-  private readonly counts = new Uint32Array(WINDOW_MINUTES * FIELDS);
+  /** Allocated at the first event: a device that never reports costs nothing but this object. */
+  private slots: Uint32Array | null = null;
+  /** Per-code reject counts, allocated at the first coded reject. */
+  private codes: Uint32Array | null = null;
 
   /** Counts `n` events of `field` (and of `code`, for rejects) at instant `at`. */
   add(at: number, now: number, field: CountField, n = 1, code?: RejectCode): void {
     const minute = Math.floor(Math.min(at, now) / 60_000);
-    if (minute <= Math.floor(now / 60_000) - WINDOW_MINUTES) return;
+    if (minute < 0 || minute <= Math.floor(now / 60_000) - WINDOW_MINUTES) return;
     const slot = minute % WINDOW_MINUTES;
-    if (this.minutes[slot] !== minute) {
+    const slots = (this.slots ??= new Uint32Array(WINDOW_MINUTES * FIELDS));
+    const base = slot * FIELDS;
+    const held = slots[base]! - 1;
+    if (held !== minute) {
       // Only a newer minute may take the slot over; an older one would erase fresher counts.
-      if ((this.minutes[slot] as number) > minute) return;
-      this.minutes[slot] = minute;
-      this.counts.fill(0, slot * FIELDS, (slot + 1) * FIELDS);
+      if (held > minute) return;
+      slots.fill(0, base, base + FIELDS);
+      slots[base] = minute + 1;
+      this.codes?.fill(0, slot * CODES, (slot + 1) * CODES);
     }
-    this.counts[slot * FIELDS + FIELD_INDEX[field]]! += n;
+    slots[base + FIELD_INDEX[field]]! += n;
     const codeField = code === undefined ? undefined : CODE_FIELD.get(code);
-    if (codeField !== undefined) this.counts[slot * FIELDS + codeField]! += n;
+    if (codeField !== undefined) {
+      const codes = (this.codes ??= new Uint32Array(WINDOW_MINUTES * CODES));
+      codes[slot * CODES + codeField]! += n;
+    }
   }
 
   /** Sums over the last `WINDOW_MINUTES` minutes ending at `now`. */
   window(now: number, into: WindowCounts = emptyCounts()): WindowCounts {
     const current = Math.floor(now / 60_000);
     for (let slot = 0; slot < WINDOW_MINUTES; slot++) {
-      const minute = this.minutes[slot] as number;
-      if (minute <= current - WINDOW_MINUTES || minute > current) continue;
+      const minute = this.minuteAt(slot);
+      if (minute < 0 || minute <= current - WINDOW_MINUTES || minute > current) continue;
       this.addSlot(slot, into);
     }
     return into;
@@ -65,7 +79,7 @@ export class MinuteBuckets {
   entries(): MinuteEntry[] {
     const out: MinuteEntry[] = [];
     for (let slot = 0; slot < WINDOW_MINUTES; slot++) {
-      const minute = this.minutes[slot] as number;
+      const minute = this.minuteAt(slot);
       if (minute < 0) continue;
       const counts = emptyCounts();
       this.addSlot(slot, counts);
@@ -92,13 +106,21 @@ export class MinuteBuckets {
     }
   }
 
+  /** The minute slot `slot` holds, -1 if none. */
+  private minuteAt(slot: number): number {
+    return this.slots === null ? -1 : this.slots[slot * FIELDS]! - 1;
+  }
+
   private addSlot(slot: number, into: WindowCounts): void {
+    const slots = this.slots!;
     const base = slot * FIELDS;
-    into.accepted += this.counts[base] as number;
-    into.duplicate += this.counts[base + 1] as number;
-    into.rejected += this.counts[base + 2] as number;
+    into.accepted += slots[base + 1]!;
+    into.duplicate += slots[base + 2]!;
+    into.rejected += slots[base + 3]!;
+    const codes = this.codes;
+    if (codes === null) return;
     REJECT_CODES.forEach((code, i) => {
-      const n = this.counts[base + 3 + i] as number;
+      const n = codes[slot * CODES + i]!;
       if (n > 0) into.codes[code] = (into.codes[code] ?? 0) + n;
     });
   }

@@ -18,13 +18,39 @@ export async function connectDevice(
   });
 }
 
-/** Resolves on PUBACK (QoS 1); rejects when the connection closes first. */
+/**
+ * Resolves on PUBACK (QoS 1). Rejects, naming the client and topic, when the connection closes
+ * first or no PUBACK comes within `timeoutMs`: MQTT.js without reconnect keeps an unacknowledged
+ * QoS 1 publish pending for ever, and a test would hang on it until Jest's own timeout, saying
+ * nothing about which await it was.
+ */
 export async function publishAcked(
   client: MqttClient,
   topic: string,
   payload: string | Buffer,
+  timeoutMs = 20_000,
 ): Promise<void> {
-  await client.publishAsync(topic, payload, { qos: 1 });
+  const who = client.options.clientId ?? 'an MQTT client';
+  if (!client.connected) throw new Error(`${who} is not connected: cannot publish on ${topic}`);
+  const sent = client.publishAsync(topic, payload, { qos: 1 });
+  // Once the race is lost, MQTT.js may still reject the publish (on end()): that is no news.
+  sent.catch(() => undefined);
+  let onClose = (): void => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    onClose = () => reject(new Error(`${who}: the connection closed before the PUBACK on ${topic}`));
+    client.once('close', onClose);
+    timer = setTimeout(
+      () => reject(new Error(`${who}: no PUBACK on ${topic} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([sent, failed]);
+  } finally {
+    client.removeListener('close', onClose);
+    clearTimeout(timer);
+  }
 }
 
 /** Collects JSON messages on a topic filter. */
