@@ -10,7 +10,7 @@ import type { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { TlsMaterial } from '../config/tls.js';
 import type { Logger } from '../gateway/logger.js';
-import type { Clock } from '../gateway/types.js';
+import type { Clock, SignalSource } from '../gateway/types.js';
 import { type Identity, maySubscribe, publishDecision } from './acl.js';
 import { connectionSignal } from './connection-signal.js';
 import { OpenConnections } from './connections.js';
@@ -35,7 +35,7 @@ export interface BrokerSettings extends ListenerSettings, RateLimitSettings {
 
 export interface BrokerDeps {
   /** Resolves when the readings are durable (or rejected with a record); rejects only on shutdown. */
-  ingest: (deviceId: string, payload: Buffer, options: { signal: AbortSignal }) => Promise<unknown>;
+  ingest: (deviceId: string, payload: Buffer, options: { signal: SignalSource }) => Promise<unknown>;
   registry: () => RegistryIndex;
   bus: Bus;
   clock: Clock;
@@ -342,7 +342,7 @@ export class Broker {
     // Readings are never retained (DESIGN): a retained reading would be replayed as if new.
     packet.retain = false;
     this.inFlight++;
-    this.deps.ingest(client.id, packet.payload as Buffer, { signal: connectionSignal(client) }).then(
+    this.deps.ingest(client.id, packet.payload as Buffer, { signal: () => connectionSignal(client) }).then(
       () => {
         this.settle();
         done(null);

@@ -6,9 +6,12 @@
  * staying in memory until InfluxDB drains while the device reconnects and sends them again.
  *
  * Keyed by the Aedes client: the first call for a client subscribes to its stream's `close`, every
- * later call returns the same signal. Aedes destroys the stream whenever it closes a client, and a
+ * later call returns the same signal. The broker hands ingest a function that calls this, so the
+ * signal is made only for a connection whose reading is held (gateway/types.ts, SignalSource);
+ * a client already closed by then gets a signal already aborted. Aedes destroys the stream whenever it closes a client, and a
  * destroyed stream always emits `close`.
  */
+import { setMaxListeners } from 'node:events';
 import type { Client } from 'aedes';
 
 /** The abort reason of a connection's signal. */
@@ -27,6 +30,9 @@ export function connectionSignal(client: Pick<Client, 'closed' | 'conn'>): Abort
     const created = new AbortController();
     controller = created;
     controllers.set(client, created);
+    // Every held append of the connection listens to it; their number is bounded by the held
+    // appends' own cap (VALLEY_HELD_MAX), so Node's leak warning at 11 would only be noise.
+    setMaxListeners(0, created.signal);
     const abort = (): void => created.abort(new ConnectionClosedError());
     if (client.closed || client.conn.destroyed) abort();
     else client.conn.once('close', abort);

@@ -181,6 +181,27 @@ describe('BackpressureOutbox', () => {
     expect(inner.appended).toEqual([2, 3, 5]);
   });
 
+  it('makes a lazy signal only for an append it holds', async () => {
+    const { inner, gate } = setup();
+    await gate.start();
+    let made = 0;
+    const controller = new AbortController();
+    const lazy = () => {
+      made++;
+      return controller.signal;
+    };
+    await gate.append([reading(1)], { signal: lazy }); // below the cap: no signal needed
+    expect(made).toBe(0);
+    inner.backlogBytes = 1000;
+    const held = track(gate.append([reading(2)], { signal: lazy }));
+    await tick();
+    expect(made).toBe(1);
+    controller.abort();
+    await tick();
+    expect(held.error).toBeInstanceOf(HeldAppendAbandonedError);
+    expect(inner.appended).toEqual([1]);
+  });
+
   it('refuses appends at once beyond the held count and byte caps, and holds again when there is room', async () => {
     const { inner, gate } = setup({ maxHeldAppends: 2 });
     inner.backlogBytes = 1000;

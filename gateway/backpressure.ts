@@ -132,7 +132,7 @@ export class BackpressureOutbox implements Outbox {
       if (this.backlogBytes() < this.deps.capBytes) return this.deps.outbox.append(readings);
       this.engage();
     }
-    const { signal } = options;
+    const signal = typeof options.signal === 'function' ? options.signal() : options.signal;
     if (signal?.aborted === true) {
       this.abandonedTotal++;
       this.abandonedInHold++;

@@ -18,7 +18,7 @@ import {
 import type { RegistryIndex } from '../../config/registry-schema.js';
 import { LogBudget } from '../log-budget.js';
 import type { Logger } from '../logger.js';
-import type { Clock, DeadLetterLog, Outbox } from '../types.js';
+import type { Clock, DeadLetterLog, Outbox, SignalSource } from '../types.js';
 import { decodePayload } from './decode.js';
 import { RecentReadings } from './dedupe.js';
 import { CounterTracker, checkPlausibility } from './plausibility.js';
@@ -113,7 +113,7 @@ export class Ingest {
     payload: Buffer,
     options: {
       lateWindowWaived?: boolean;
-      signal?: AbortSignal;
+      signal?: SignalSource;
       /**
        * An operator's dead-letter replay (gateway/deadletter-replay.ts): a reject is answered to
        * the operator only. It has its record already, the device did not send anything, and the

@@ -39,6 +39,8 @@ export async function publishAcked(
   let timer: NodeJS.Timeout | undefined;
   const failed = new Promise<never>((_, reject) => {
     onClose = () => reject(new Error(`${who}: the connection closed before the PUBACK on ${topic}`));
+    // Every publish in flight listens: tests put hundreds in flight on one client.
+    client.setMaxListeners(0);
     client.once('close', onClose);
     timer = setTimeout(
       () => reject(new Error(`${who}: no PUBACK on ${topic} within ${timeoutMs} ms`)),
