@@ -21,7 +21,7 @@ import type { RateLimitSettings } from './rate-limit.js';
 import { type BrokerCounts, RefusalCounter } from './refusal-counter.js';
 import { Sessions } from './sessions.js';
 import { Listeners, type ListenerSettings } from './listeners.js';
-import { GuardedConnection } from './size-guard.js';
+import { guardConnection } from './size-guard.js';
 
 export type { RefusalCode } from './refusals.js';
 export type { BrokerCounts } from './refusal-counter.js';
@@ -255,17 +255,16 @@ export class Broker {
       stream.destroy();
       return;
     }
-    const guarded = new GuardedConnection(
-      stream,
-      this.deps.settings.maxPacketBytes,
-      address,
-      (v) => this.refusals.guardDrop(address, v),
-      {
+    const guarded = guardConnection(stream, {
+      maxPacketBytes: this.deps.settings.maxPacketBytes,
+      remoteAddress: address,
+      onViolation: (v) => this.refusals.guardDrop(address, v),
+      outputLimit: {
         maxBytes: this.deps.settings.outputBufferMaxBytes,
         // Called from a write, so only after Aedes has the client (`client` below is set by then).
         onExceeded: (bufferedBytes) => this.refusals.slowClient(client.id ?? '', address, bufferedBytes),
       },
-    );
+    });
     this.connections.add(guarded);
     const client = this.aedes.handle(guarded, req);
     lightenParser(client);

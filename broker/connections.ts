@@ -2,21 +2,21 @@
  * The open MQTT connections, for shutdown: hold them (no more reads, writes still flow) and end
  * them gracefully, so PUBACKs already written leave before the sessions close.
  */
-import type { GuardedConnection } from './size-guard.js';
+import { holdConnection, type GuardedStream } from './size-guard.js';
 
 /** How long written PUBACKs get to leave before the sessions are closed. */
 const END_TIMEOUT_MS = 1000;
 
 export class OpenConnections {
-  private readonly open = new Set<GuardedConnection>();
+  private readonly open = new Set<GuardedStream>();
 
-  add(connection: GuardedConnection): void {
+  add(connection: GuardedStream): void {
     this.open.add(connection);
     connection.once('close', () => this.open.delete(connection));
   }
 
   holdAll(): void {
-    for (const connection of this.open) connection.hold();
+    for (const connection of this.open) holdConnection(connection);
   }
 
   /**

@@ -12,7 +12,7 @@ import { Authenticator, CONNACK } from './authenticator.js';
 import { LoginThrottle } from './login-throttle.js';
 import type { RefusalCounter } from './refusal-counter.js';
 import type { RefusalCode } from './refusals.js';
-import type { GuardedConnection } from './size-guard.js';
+import { remoteAddressOf } from './size-guard.js';
 
 export interface LoginGateDeps {
   registry: () => RegistryIndex;
@@ -44,7 +44,7 @@ export class LoginGate {
     done: AuthenticateDone,
     onSuccess: (identity: Identity) => void,
   ): void {
-    const address = (client.conn as GuardedConnection).remoteAddress ?? 'unknown';
+    const address = remoteAddressOf(client.conn) ?? 'unknown';
     const fail = (returnCode: number, reason: string, code: RefusalCode, countsAsGuess: boolean) => {
       this.deps.refusals.connection(reason, code, client.id, address);
       // Only guesses grow the delay; "busy" and protocol mistakes are answered at once.

@@ -1,7 +1,13 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it, jest } from '@jest/globals';
 import mqttPacket from 'mqtt-packet';
-import { GuardedConnection, PacketScanner } from './size-guard.js';
+import {
+  guardConnection,
+  holdConnection,
+  PacketScanner,
+  remoteAddressOf,
+  type GuardViolation,
+} from './size-guard.js';
 
 /** A fixed header with the given remaining length (MQTT variable-length encoding). */
 function header(type: number, remaining: number): Buffer {
@@ -55,7 +61,122 @@ describe('PacketScanner', () => {
   });
 });
 
-describe('GuardedConnection writes', () => {
+/** A connected pair of real TCP sockets: `inner` is the server's end, `client` the peer's. */
+async function socketPair(): Promise<{ inner: Socket; client: Socket; close(): Promise<void> }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  client.on('error', () => undefined);
+  const inner = await accepted;
+  return {
+    inner,
+    client,
+    async close() {
+      inner.destroy();
+      client.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** Reads from `stream` the way Aedes does ('readable' + read()), collecting the bytes. */
+function readLikeAedes(stream: Socket): Buffer[] {
+  const got: Buffer[] = [];
+  stream.on('readable', () => {
+    let chunk: Buffer | null;
+    while ((chunk = stream.read() as Buffer | null) !== null) got.push(chunk);
+  });
+  return got;
+}
+
+const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+describe('the guard on a socket', () => {
+  it('passes packets within the limit and drops the connection at the header of one above it', async () => {
+    const pair = await socketPair();
+    try {
+      const violations: GuardViolation[] = [];
+      guardConnection(pair.inner, {
+        maxPacketBytes: 100,
+        remoteAddress: '192.0.2.7',
+        onViolation: (v) => violations.push(v),
+      });
+      expect(remoteAddressOf(pair.inner)).toBe('192.0.2.7');
+      const got = readLikeAedes(pair.inner);
+      const small = Buffer.concat([header(0x30, 3), Buffer.from('abc')]);
+      pair.client.write(small);
+      await settle();
+      expect(Buffer.concat(got).equals(small)).toBe(true);
+      const closed = new Promise((resolve) => pair.inner.once('close', resolve));
+      pair.client.write(header(0x30, 100_000_000)); // no body follows: dropped at the header
+      await closed;
+      expect(violations).toEqual([
+        { reason: 'packet-too-large', declaredBytes: 100_000_000, bytesReceived: small.length + 5 },
+      ]);
+      expect(Buffer.concat(got).equals(small)).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('takes no more bytes once held, while writes still leave', async () => {
+    const pair = await socketPair();
+    try {
+      const guarded = guardConnection(pair.inner, {
+        maxPacketBytes: 100,
+        remoteAddress: '127.0.0.1',
+        onViolation: () => undefined,
+        outputLimit: { maxBytes: 1 << 20, onExceeded: () => undefined },
+      });
+      const got = readLikeAedes(pair.inner);
+      const before = Buffer.concat([header(0x30, 1), Buffer.from('x')]);
+      pair.client.write(before);
+      await settle();
+      holdConnection(guarded);
+      pair.client.write(Buffer.concat([header(0x30, 1), Buffer.from('y')]));
+      const echoed = new Promise<Buffer>((resolve) => pair.client.once('data', resolve));
+      guarded.write(Buffer.from([0x40, 2, 0, 1])); // a PUBACK
+      expect(await echoed).toEqual(Buffer.from([0x40, 2, 0, 1]));
+      await settle();
+      expect(Buffer.concat(got).equals(before)).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+
+  it('drops a peer that leaves more than the output limit unsent, without ever asking the writer to wait', async () => {
+    const pair = await socketPair();
+    try {
+      pair.client.pause(); // the peer stops reading
+      const exceeded: number[] = [];
+      const guarded = guardConnection(pair.inner, {
+        maxPacketBytes: 100,
+        remoteAddress: '127.0.0.1',
+        onViolation: () => undefined,
+        outputLimit: { maxBytes: 256 * 1024, onExceeded: (bytes) => exceeded.push(bytes) },
+      });
+      const closed = new Promise((resolve) => pair.inner.once('close', resolve));
+      const results: boolean[] = [];
+      const chunk = Buffer.alloc(64 * 1024);
+      // Kernel buffers take a few MiB on loopback before the socket's own buffer grows.
+      for (let i = 0; i < 400 && !guarded.destroyed; i++) {
+        results.push(guarded.write(chunk));
+        await new Promise((r) => setImmediate(r));
+      }
+      await closed;
+      expect(exceeded).toHaveLength(1);
+      expect(exceeded[0]).toBeGreaterThan(256 * 1024);
+      expect(results.every((r) => r)).toBe(true);
+      // A late write to the closed connection is swallowed, as a late PUBACK would be.
+      expect(guarded.write(chunk)).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe('guarded writes', () => {
   it('hands the socket a burst of PUBACKs as a few batched writes, bytes intact and in order', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,17 +184,21 @@ describe('GuardedConnection writes', () => {
     const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
     const inner = await accepted;
     const received: Buffer[] = [];
-    let guarded: GuardedConnection | undefined;
     try {
       client.on('data', (d: Buffer) => received.push(d));
       const socketWrites = jest.spyOn(inner, '_write');
       const socketWritevs = jest.spyOn(inner, '_writev');
-      guarded = new GuardedConnection(inner, 1024, '127.0.0.1', () => undefined);
+      const guarded = guardConnection(inner, {
+        maxPacketBytes: 1024,
+        remoteAddress: '127.0.0.1',
+        onViolation: () => undefined,
+        outputLimit: { maxBytes: 1 << 20, onExceeded: () => undefined },
+      });
       // What a group commit does: PUBACKs for many messages in one tick (mqtt-packet writes two
       // chunks per PUBACK and corks the stream around each packet).
       const count = 300;
       for (let id = 1; id <= count; id++) mqttPacket.writeToStream({ cmd: 'puback', messageId: id }, guarded);
-      await new Promise<void>((resolve) => guarded!.write(Buffer.alloc(0), () => resolve()));
+      await new Promise<void>((resolve) => guarded.write(Buffer.alloc(0), () => resolve()));
       const expected = Buffer.concat(
         Array.from({ length: count }, (_, i) => mqttPacket.generate({ cmd: 'puback', messageId: i + 1 })),
       );
@@ -83,7 +208,6 @@ describe('GuardedConnection writes', () => {
       // One syscall per chunk would be 600 socket writes.
       expect(socketWrites.mock.calls.length + socketWritevs.mock.calls.length).toBeLessThan(20);
     } finally {
-      guarded?.destroy();
       client.destroy();
       await new Promise((resolve) => server.close(resolve));
     }

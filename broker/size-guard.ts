@@ -1,11 +1,18 @@
 /**
- * The packet-size guard on the socket stream. Aedes has no maximum packet size: mqtt-packet buffers
- * a whole packet (up to 256 MiB) before any hook runs, CONNECT included. This stream sits between
- * the socket and Aedes, reads each fixed header's remaining length as bytes arrive, and destroys
- * the connection as soon as a header announces more than the limit — before the body is read.
- * Bytes pass through untouched otherwise (no copy, no parse).
+ * The packet-size guard and output bound on a connection's stream. Aedes has no maximum packet
+ * size: mqtt-packet buffers a whole packet (up to 256 MiB) before any hook runs, CONNECT included.
+ * The guard reads each fixed header's remaining length as bytes arrive and destroys the connection
+ * as soon as a header announces more than the limit — before the body is read. Bytes pass through
+ * untouched otherwise (no copy, no parse).
+ *
+ * It is installed on the socket (or WebSocket stream) itself rather than as a stream between the
+ * socket and Aedes: the socket hands every chunk it reads to its own `push` and Aedes writes with
+ * its `write`, so the guard wraps those two methods of that one object. A Duplex in between cost
+ * ~1.5 KiB of heap per connection (7 MiB for 5,000 devices) and a second stream hop for every
+ * chunk in and out (docs/decisions.md). The per-connection state is one small object kept under a
+ * symbol; the wrappers are shared functions, not closures per connection.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 
 export interface GuardViolation {
   reason: 'packet-too-large' | 'malformed-length';
@@ -80,132 +87,122 @@ export class PacketScanner {
 export type ByteStream = Duplex & { remoteAddress?: string | undefined };
 
 /**
- * The bound on what one connection may leave unsent (see GuardedConnection's `_write`): a client
- * whose socket holds more than `maxBytes` not yet taken by the kernel is dropped.
+ * The bound on what one connection may leave unsent (see `guardedWrite`): a client whose socket
+ * holds more than `maxBytes` not yet taken by the kernel is dropped.
  */
 export interface OutputLimit {
   maxBytes: number;
   onExceeded(bufferedBytes: number): void;
 }
 
-/**
- * A duplex that Aedes reads from and writes to: reads come from `inner` through the scanner,
- * writes go straight to `inner`. Back-pressure is kept on reads: when Aedes stops reading, `inner`
- * pauses. Writes are bounded instead of back-pressured (see `_write`).
- */
-export class GuardedConnection extends Duplex {
-  private readonly scanner: PacketScanner;
-  private bytesReceived = 0;
-  private held = false;
-  readonly remoteAddress: string;
+type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
+type Write = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
+
+/** What the guard keeps per connection. */
+class Guard {
+  bytesReceived = 0;
+  held = false;
 
   constructor(
-    private readonly inner: Duplex,
-    maxPacketBytes: number,
-    remoteAddress: string,
-    private readonly onViolation: (v: GuardViolation) => void,
-    private readonly outputLimit?: OutputLimit,
-  ) {
-    super({ allowHalfOpen: false });
-    this.remoteAddress = remoteAddress;
-    this.scanner = new PacketScanner(maxPacketBytes);
-    inner.on('data', (chunk: Buffer) => this.onChunk(chunk));
-    inner.on('end', () => this.push(null));
-    inner.on('error', (err) => this.destroy(err));
-    inner.on('close', () => {
-      if (!this.destroyed) this.destroy();
-    });
-  }
+    readonly scanner: PacketScanner,
+    readonly remoteAddress: string,
+    readonly onViolation: (v: GuardViolation) => void,
+    readonly outputLimit: OutputLimit | undefined,
+    /** The stream's own methods, called by the wrappers. */
+    readonly push: Push,
+    readonly write: Write,
+  ) {}
+}
 
-  private onChunk(chunk: Buffer): void {
-    this.bytesReceived += chunk.length;
-    const found = this.scanner.scan(chunk);
-    if (found) {
-      // Hand Aedes the complete packets before the offending one, then drop the connection.
-      if (found.at > 0) this.push(chunk.subarray(0, found.at));
-      this.onViolation({
-        reason: found.violation,
-        ...(found.declared !== undefined && { declaredBytes: found.declared }),
-        bytesReceived: this.bytesReceived,
-      });
-      this.inner.destroy();
-      this.destroy();
-      return;
-    }
-    if (!this.push(chunk)) this.inner.pause();
-  }
+const GUARD = Symbol('valley.sizeGuard');
 
-  /**
-   * Stops reading from the socket for good (shutdown): packets already handed to Aedes are still
-   * processed and acknowledged, nothing new arrives. Writes (the PUBACKs) keep flowing.
-   */
-  hold(): void {
-    this.held = true;
-    this.inner.pause();
-  }
+/** A stream with the guard installed: what Aedes gets as the client's `conn`. */
+export type GuardedStream = ByteStream & { [GUARD]: Guard };
 
-  override _read(): void {
-    if (!this.held) this.inner.resume();
-  }
+export interface GuardOptions {
+  maxPacketBytes: number;
+  /** Kept for logs and refusals: a socket forgets its peer once closed. */
+  remoteAddress: string;
+  onViolation: (v: GuardViolation) => void;
+  outputLimit?: OutputLimit;
+}
 
-  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.inner.destroyed) {
-      callback();
-      return;
-    }
-    this.writeLast(chunk, encoding, callback);
-  }
+/**
+ * Installs the guard on `stream` and returns it. Reads are scanned as the stream receives them;
+ * with an output limit, writes complete at once and the unsent bytes are bounded instead (see
+ * `guardedWrite`); without one, the stream's own back-pressure applies.
+ */
+export function guardConnection(stream: ByteStream, options: GuardOptions): GuardedStream {
+  const guarded = stream as GuardedStream;
+  guarded[GUARD] = new Guard(
+    new PacketScanner(options.maxPacketBytes),
+    options.remoteAddress,
+    options.onViolation,
+    options.outputLimit,
+    stream.push as Push,
+    stream.write as Write,
+  );
+  guarded.push = guardedPush as Duplex['push'];
+  if (options.outputLimit !== undefined) guarded.write = guardedWrite as Duplex['write'];
+  return guarded;
+}
 
-  /** Writes the last (or only) chunk of a write and calls back per the output policy above. */
-  private writeLast(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const limit = this.outputLimit;
-    if (limit === undefined) {
-      this.inner.write(chunk, encoding, callback);
-      return;
-    }
-    // Aedes waits for 'drain' after a write that returned false, and it does so inside the
-    // delivery of a message to every subscriber: a subscriber that stops reading holds a slot of
-    // the broker-wide emitter (100 at once) until its drainTimeout (60 s), and every publish
-    // behind it, the gateway's own live readings included, queues in memory without bound (and
-    // releasing that queue at once overflowed the stack). So a write here completes at once: the
-    // unsent bytes wait in the socket's buffer, which is what the limit bounds.
-    this.inner.write(chunk, encoding);
-    callback();
-    const buffered = this.inner.writableLength;
-    if (buffered > limit.maxBytes) {
-      limit.onExceeded(buffered);
-      this.destroy();
-    }
-  }
+/** The peer address the connection was accepted from, or undefined for an unguarded stream. */
+export function remoteAddressOf(stream: unknown): string | undefined {
+  return (stream as Partial<GuardedStream> | null)?.[GUARD]?.remoteAddress;
+}
 
-  /**
-   * Writes that queued up while the socket was busy, or that mqtt-packet corked together (it
-   * corks every packet it writes), go to the socket as one corked batch: one writev syscall
-   * instead of one write per chunk. Without this, every PUBACK of a group commit (two chunks each)
-   * was its own syscall, the largest single cost in the gateway's CPU profile under load.
-   */
-  override _writev(
-    chunks: { chunk: Buffer; encoding: BufferEncoding }[],
-    callback: (error?: Error | null) => void,
-  ): void {
-    if (this.inner.destroyed) {
-      callback();
-      return;
-    }
-    this.inner.cork();
-    const last = chunks.length - 1;
-    for (let i = 0; i < last; i++) this.inner.write(chunks[i]!.chunk, chunks[i]!.encoding);
-    // The same output bound as `_write`: a batch must not bypass it.
-    this.writeLast(chunks[last]!.chunk, chunks[last]!.encoding, callback);
-    this.inner.uncork();
-  }
+/**
+ * Stops taking bytes from the connection for good (shutdown): packets already received are still
+ * processed and acknowledged, nothing new reaches Aedes. Writes (the PUBACKs) keep flowing.
+ */
+export function holdConnection(stream: GuardedStream): void {
+  stream[GUARD].held = true;
+}
 
-  override _final(callback: (error?: Error | null) => void): void {
-    this.inner.end(callback);
-  }
+function guardedPush(this: GuardedStream, chunk: unknown, encoding?: BufferEncoding): boolean {
+  const guard = this[GUARD];
+  if (chunk === null || chunk === undefined) return guard.push.call(this, chunk, encoding);
+  // Held: dropped, never acknowledged; `false` makes a socket stop reading. The device resends.
+  if (guard.held) return false;
+  const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+  guard.bytesReceived += bytes.length;
+  const found = guard.scanner.scan(bytes);
+  if (found === null) return guard.push.call(this, bytes);
+  // Hand Aedes the complete packets before the offending one, then drop the connection.
+  if (found.at > 0) guard.push.call(this, bytes.subarray(0, found.at));
+  guard.onViolation({
+    reason: found.violation,
+    ...(found.declared !== undefined && { declaredBytes: found.declared }),
+    bytesReceived: guard.bytesReceived,
+  });
+  this.destroy();
+  return false;
+}
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.inner.destroy();
-    callback(error);
+/**
+ * Aedes waits for 'drain' after a write that returned false, and it does so inside the delivery of
+ * a message to every subscriber: a subscriber that stops reading holds a slot of the broker-wide
+ * emitter (100 at once) until its drainTimeout (60 s), and every publish behind it, the gateway's
+ * own live readings included, queues in memory without bound (and releasing that queue at once
+ * overflowed the stack). So a write here reports success at once: the unsent bytes wait in the
+ * socket's buffer, which is what the limit bounds. mqtt-packet corks the socket around each
+ * packet, so a burst of PUBACKs still leaves as one writev.
+ */
+function guardedWrite(this: GuardedStream, chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+  const guard = this[GUARD];
+  if (this.destroyed) {
+    // A late PUBACK to a connection already gone: nothing to send, nobody to tell.
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') process.nextTick(done as () => void);
+    return true;
   }
+  guard.write.call(this, chunk, encoding, callback);
+  const buffered = this.writableLength;
+  const limit = guard.outputLimit!;
+  if (buffered > limit.maxBytes) {
+    limit.onExceeded(buffered);
+    this.destroy();
+  }
+  return true;
 }
