@@ -6,6 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
+import mqttPacket from 'mqtt-packet';
 import type { Bus } from '../contract/index.js';
 import type { RegistryIndex } from '../config/registry-schema.js';
 import type { TlsMaterial } from '../config/tls.js';
@@ -95,6 +96,11 @@ export class Broker {
   }
 
   async start(): Promise<void> {
+    // mqtt-packet builds, at its first write, a cache of all 65,536 two-byte packet ids as separate
+    // Buffers: ~7 MiB of heap held for good (a fifth of what 5,000 connections cost, and V8 grows
+    // the heap around it). Writing a PUBACK's id into a fresh 2-byte buffer instead costs tens of
+    // nanoseconds. Documented switch; it must be set before the first write.
+    mqttPacket.writeToStream.cacheNumbers = false;
     const { settings } = this.deps;
     this.aedes = await Aedes.createBroker({
       id: 'valley-gateway',

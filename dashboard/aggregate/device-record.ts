@@ -12,6 +12,7 @@ import { Series } from './series.js';
 
 /** Counters whose "same time yesterday" the dashboard shows: they keep a day profile. */
 const PROFILED_COUNTERS = new Set(['energy_import_kwh']);
+const NO_COUNTERS: ReadonlyMap<string, CounterDay> = new Map();
 
 export interface Sample {
   value: number;
@@ -44,7 +45,8 @@ export interface SavedDeviceRecord {
 export class DeviceRecord {
   readonly latest = new Map<string, Sample>();
   readonly series = new Map<string, Series>();
-  readonly counters = new Map<string, CounterDay>();
+  /** One per counter metric of the kind; most kinds have none and share one empty map. */
+  readonly counters: ReadonlyMap<string, CounterDay>;
   readonly buckets = new MinuteBuckets();
   readonly totals = { accepted: 0, duplicate: 0, rejected: 0 };
   presence: Presence = newPresence();
@@ -57,9 +59,11 @@ export class DeviceRecord {
     readonly kind: KindDefinition,
     private readonly seriesPoints: number,
   ) {
-    for (const [metric, spec] of Object.entries(kind.metrics)) {
-      if (spec.counter) this.counters.set(metric, new CounterDay(PROFILED_COUNTERS.has(metric)));
-    }
+    const counters = Object.entries(kind.metrics).filter(([, spec]) => spec.counter);
+    this.counters =
+      counters.length === 0
+        ? NO_COUNTERS
+        : new Map(counters.map(([metric]) => [metric, new CounterDay(PROFILED_COUNTERS.has(metric))]));
   }
 
   get id(): string {
