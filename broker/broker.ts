@@ -22,7 +22,7 @@ import type { RateLimitSettings } from './rate-limit.js';
 import { type BrokerCounts, RefusalCounter } from './refusal-counter.js';
 import { Sessions } from './sessions.js';
 import { Listeners, type ListenerSettings } from './listeners.js';
-import { guardConnection } from './size-guard.js';
+import { guardConnection, type GuardEvents, setGuardOwner } from './size-guard.js';
 
 export type { RefusalCode } from './refusals.js';
 export type { BrokerCounts } from './refusal-counter.js';
@@ -63,6 +63,11 @@ export class Broker {
   private readonly gate: PublishGate;
   /** Readings authorized for ingest, which Aedes must not route (endReadingsAtIngest). */
   private readonly endedReadings = new WeakSet<PublishPacket>();
+  /** Where every connection's size guard reports (one object for all connections). */
+  private readonly guardEvents: GuardEvents = {
+    violation: (address, v) => this.refusals.guardDrop(address, v),
+    slow: (clientId, address, bufferedBytes) => this.refusals.slowClient(clientId, address, bufferedBytes),
+  };
 
   constructor(private readonly deps: BrokerDeps) {
     this.log = deps.logger.child({ module: 'broker' });
@@ -264,15 +269,12 @@ export class Broker {
     const guarded = guardConnection(stream, {
       maxPacketBytes: this.deps.settings.maxPacketBytes,
       remoteAddress: address,
-      onViolation: (v) => this.refusals.guardDrop(address, v),
-      outputLimit: {
-        maxBytes: this.deps.settings.outputBufferMaxBytes,
-        // Called from a write, so only after Aedes has the client (`client` below is set by then).
-        onExceeded: (bufferedBytes) => this.refusals.slowClient(client.id ?? '', address, bufferedBytes),
-      },
+      events: this.guardEvents,
+      outputLimitBytes: this.deps.settings.outputBufferMaxBytes,
     });
     this.connections.add(guarded);
     const client = this.aedes.handle(guarded, req);
+    setGuardOwner(guarded, client);
     lightenParser(client);
   }
 

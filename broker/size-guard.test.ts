@@ -6,6 +6,7 @@ import {
   holdConnection,
   PacketScanner,
   remoteAddressOf,
+  setGuardOwner,
   type GuardViolation,
 } from './size-guard.js';
 
@@ -90,6 +91,7 @@ function readLikeAedes(stream: Socket): Buffer[] {
   return got;
 }
 
+const NO_EVENTS = { violation: () => undefined, slow: () => undefined };
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 describe('the guard on a socket', () => {
@@ -100,7 +102,7 @@ describe('the guard on a socket', () => {
       guardConnection(pair.inner, {
         maxPacketBytes: 100,
         remoteAddress: '192.0.2.7',
-        onViolation: (v) => violations.push(v),
+        events: { violation: (_address, v) => violations.push(v), slow: () => undefined },
       });
       expect(remoteAddressOf(pair.inner)).toBe('192.0.2.7');
       const got = readLikeAedes(pair.inner);
@@ -126,8 +128,8 @@ describe('the guard on a socket', () => {
       const guarded = guardConnection(pair.inner, {
         maxPacketBytes: 100,
         remoteAddress: '127.0.0.1',
-        onViolation: () => undefined,
-        outputLimit: { maxBytes: 1 << 20, onExceeded: () => undefined },
+        events: NO_EVENTS,
+        outputLimitBytes: 1 << 20,
       });
       const got = readLikeAedes(pair.inner);
       const before = Buffer.concat([header(0x30, 1), Buffer.from('x')]);
@@ -149,13 +151,14 @@ describe('the guard on a socket', () => {
     const pair = await socketPair();
     try {
       pair.client.pause(); // the peer stops reading
-      const exceeded: number[] = [];
+      const exceeded: [string, number][] = [];
       const guarded = guardConnection(pair.inner, {
         maxPacketBytes: 100,
         remoteAddress: '127.0.0.1',
-        onViolation: () => undefined,
-        outputLimit: { maxBytes: 256 * 1024, onExceeded: (bytes) => exceeded.push(bytes) },
+        events: { violation: () => undefined, slow: (id, _address, bytes) => exceeded.push([id, bytes]) },
+        outputLimitBytes: 256 * 1024,
       });
+      setGuardOwner(guarded, { id: 'slow-device' });
       const closed = new Promise((resolve) => pair.inner.once('close', resolve));
       const results: boolean[] = [];
       const chunk = Buffer.alloc(64 * 1024);
@@ -166,7 +169,8 @@ describe('the guard on a socket', () => {
       }
       await closed;
       expect(exceeded).toHaveLength(1);
-      expect(exceeded[0]).toBeGreaterThan(256 * 1024);
+      expect(exceeded[0]![0]).toBe('slow-device');
+      expect(exceeded[0]![1]).toBeGreaterThan(256 * 1024);
       expect(results.every((r) => r)).toBe(true);
       // A late write to the closed connection is swallowed, as a late PUBACK would be.
       expect(guarded.write(chunk)).toBe(true);
@@ -191,8 +195,8 @@ describe('guarded writes', () => {
       const guarded = guardConnection(inner, {
         maxPacketBytes: 1024,
         remoteAddress: '127.0.0.1',
-        onViolation: () => undefined,
-        outputLimit: { maxBytes: 1 << 20, onExceeded: () => undefined },
+        events: NO_EVENTS,
+        outputLimitBytes: 1 << 20,
       });
       // What a group commit does: PUBACKs for many messages in one tick (mqtt-packet writes two
       // chunks per PUBACK and corks the stream around each packet).

@@ -87,31 +87,37 @@ export class PacketScanner {
 export type ByteStream = Duplex & { remoteAddress?: string | undefined };
 
 /**
- * The bound on what one connection may leave unsent (see `guardedWrite`): a client whose socket
- * holds more than `maxBytes` not yet taken by the kernel is dropped.
+ * Where a guarded connection reports, shared by all of them (no closures per connection).
+ * `clientId` is the Aedes client's id once known (see `setGuardOwner`), '' before.
  */
-export interface OutputLimit {
-  maxBytes: number;
-  onExceeded(bufferedBytes: number): void;
+export interface GuardEvents {
+  violation(remoteAddress: string, v: GuardViolation): void;
+  /** Unsent output passed the limit (see `guardedWrite`); the connection is being dropped. */
+  slow(clientId: string, remoteAddress: string, bufferedBytes: number): void;
 }
 
 type Push = (chunk: unknown, encoding?: BufferEncoding) => boolean;
 type Write = (chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
 
-/** What the guard keeps per connection. */
-class Guard {
+/** What the guard keeps per connection: the scanner's state and a few fields. */
+class Guard extends PacketScanner {
   bytesReceived = 0;
   held = false;
+  /** Whose connection it is, once Aedes has the client. */
+  owner: { readonly id?: string | null } | undefined;
 
   constructor(
-    readonly scanner: PacketScanner,
+    maxPacketBytes: number,
     readonly remoteAddress: string,
-    readonly onViolation: (v: GuardViolation) => void,
-    readonly outputLimit: OutputLimit | undefined,
+    readonly events: GuardEvents,
+    /** Unsent bytes above which the connection is dropped; undefined: the stream's own back-pressure. */
+    readonly outputLimitBytes: number | undefined,
     /** The stream's own methods, called by the wrappers. */
     readonly push: Push,
     readonly write: Write,
-  ) {}
+  ) {
+    super(maxPacketBytes);
+  }
 }
 
 const GUARD = Symbol('valley.sizeGuard');
@@ -123,8 +129,9 @@ export interface GuardOptions {
   maxPacketBytes: number;
   /** Kept for logs and refusals: a socket forgets its peer once closed. */
   remoteAddress: string;
-  onViolation: (v: GuardViolation) => void;
-  outputLimit?: OutputLimit;
+  events: GuardEvents;
+  /** A client whose socket holds more than this many bytes not yet taken by the kernel is dropped. */
+  outputLimitBytes?: number;
 }
 
 /**
@@ -135,16 +142,21 @@ export interface GuardOptions {
 export function guardConnection(stream: ByteStream, options: GuardOptions): GuardedStream {
   const guarded = stream as GuardedStream;
   guarded[GUARD] = new Guard(
-    new PacketScanner(options.maxPacketBytes),
+    options.maxPacketBytes,
     options.remoteAddress,
-    options.onViolation,
-    options.outputLimit,
+    options.events,
+    options.outputLimitBytes,
     stream.push as Push,
     stream.write as Write,
   );
   guarded.push = guardedPush as Duplex['push'];
-  if (options.outputLimit !== undefined) guarded.write = guardedWrite as Duplex['write'];
+  if (options.outputLimitBytes !== undefined) guarded.write = guardedWrite as Duplex['write'];
   return guarded;
+}
+
+/** Names the client a guarded connection belongs to, for the `slow` event. */
+export function setGuardOwner(stream: GuardedStream, owner: { readonly id?: string | null }): void {
+  stream[GUARD].owner = owner;
 }
 
 /** The peer address the connection was accepted from, or undefined for an unguarded stream. */
@@ -167,11 +179,11 @@ function guardedPush(this: GuardedStream, chunk: unknown, encoding?: BufferEncod
   if (guard.held) return false;
   const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
   guard.bytesReceived += bytes.length;
-  const found = guard.scanner.scan(bytes);
+  const found = guard.scan(bytes);
   if (found === null) return guard.push.call(this, bytes);
   // Hand Aedes the complete packets before the offending one, then drop the connection.
   if (found.at > 0) guard.push.call(this, bytes.subarray(0, found.at));
-  guard.onViolation({
+  guard.events.violation(guard.remoteAddress, {
     reason: found.violation,
     ...(found.declared !== undefined && { declaredBytes: found.declared }),
     bytesReceived: guard.bytesReceived,
@@ -199,9 +211,8 @@ function guardedWrite(this: GuardedStream, chunk: unknown, encoding?: unknown, c
   }
   guard.write.call(this, chunk, encoding, callback);
   const buffered = this.writableLength;
-  const limit = guard.outputLimit!;
-  if (buffered > limit.maxBytes) {
-    limit.onExceeded(buffered);
+  if (buffered > guard.outputLimitBytes!) {
+    guard.events.slow(guard.owner?.id ?? '', guard.remoteAddress, buffered);
     this.destroy();
   }
   return true;
