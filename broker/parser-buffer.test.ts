@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { Aedes } from 'aedes';
@@ -40,5 +42,14 @@ describe("the parser's byte list", () => {
     expect(lightenParser(null)).toBe(false);
     conn.destroy();
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+  });
+});
+
+describe("mqtt-packet's number cache switch (broker.ts)", () => {
+  it('reaches the copy Aedes writes with: the gateway and Aedes resolve the same mqtt-packet', () => {
+    const require = createRequire(import.meta.url);
+    const ours = require.resolve('mqtt-packet');
+    const aedes = require.resolve('mqtt-packet', { paths: [dirname(require.resolve('aedes'))] });
+    expect(aedes).toBe(ours);
   });
 });

@@ -1,12 +1,14 @@
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { describe, expect, it, jest } from '@jest/globals';
 import mqttPacket from 'mqtt-packet';
+import { WebSocket, WebSocketServer, createWebSocketStream } from 'ws';
 import {
   guardConnection,
   holdConnection,
   PacketScanner,
   remoteAddressOf,
   setGuardOwner,
+  type GuardedStream,
   type GuardViolation,
 } from './size-guard.js';
 
@@ -92,6 +94,11 @@ function readLikeAedes(stream: Socket): Buffer[] {
 }
 
 const NO_EVENTS = { violation: () => undefined, slow: () => undefined };
+async function waitUntil(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await settle(10);
+  expect(ok()).toBe(true);
+}
+
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 describe('the guard on a socket', () => {
@@ -180,7 +187,85 @@ describe('the guard on a socket', () => {
   });
 });
 
+describe('the guard on a WebSocket stream', () => {
+  it('reports an oversized packet once, though ws delivers the frames after it, and ends gracefully when held', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const violations: GuardViolation[] = [];
+    const streams: GuardedStream[] = [];
+    server.on('connection', (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => undefined);
+      streams.push(
+        guardConnection(stream, {
+          maxPacketBytes: 100,
+          remoteAddress: '127.0.0.1',
+          events: { violation: (_address, v) => violations.push(v), slow: () => undefined },
+          outputLimitBytes: 1 << 20,
+        }),
+      );
+    });
+    const port = (server.address() as AddressInfo).port;
+    const open = async (): Promise<WebSocket> => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      ws.on('error', () => undefined);
+      await new Promise((resolve) => ws.once('open', resolve));
+      return ws;
+    };
+    try {
+      // mqtt-packet over ws sends header, length and body as separate frames, in one TCP chunk.
+      const big = await open();
+      const closed = new Promise((resolve) => big.once('close', resolve));
+      big.send(Buffer.from([0x30]));
+      big.send(Buffer.from([0xff, 0xff, 0xff, 0x7f])); // 256 MiB announced
+      for (let i = 0; i < 5; i++) big.send(Buffer.from([0x00, 0x05, 0x61, 0x62, 0x63]));
+      await closed;
+      await settle();
+      expect(violations).toEqual([
+        { reason: 'packet-too-large', declaredBytes: 268_435_455, bytesReceived: 5 },
+      ]);
+
+      // Held at shutdown: what arrives is dropped, and ending the stream completes the close
+      // handshake instead of waiting for a close frame nobody reads.
+      const held = await open();
+      await waitUntil(() => streams.length === 2);
+      const stream = streams[1]!;
+      const got = readLikeAedes(stream as unknown as Socket);
+      holdConnection(stream);
+      held.send(Buffer.from([0xc0, 0x00])); // a PINGREQ
+      const streamClosed = new Promise((resolve) => stream.once('close', resolve));
+      stream.end();
+      await streamClosed;
+      expect(got).toEqual([]);
+    } finally {
+      for (const client of server.clients) client.terminate();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
 describe('guarded writes', () => {
+  it('still report success after the peer half-closed (net.Socket swaps its write at FIN)', async () => {
+    const pair = await socketPair();
+    try {
+      pair.inner.on('error', () => undefined);
+      const guarded = guardConnection(pair.inner, {
+        maxPacketBytes: 100,
+        remoteAddress: '127.0.0.1',
+        events: NO_EVENTS,
+        outputLimitBytes: 1 << 20,
+      });
+      readLikeAedes(pair.inner);
+      const ended = new Promise((resolve) => pair.inner.once('end', resolve));
+      pair.client.end();
+      await ended;
+      // Node's writeAfterFIN would answer false (EPIPE), and Aedes would wait for 'drain'.
+      expect(guarded.write(Buffer.from([0x40, 2, 0, 1]))).toBe(true);
+    } finally {
+      await pair.close();
+    }
+  });
+
   it('hands the socket a burst of PUBACKs as a few batched writes, bytes intact and in order', async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -114,7 +114,8 @@ class Guard extends PacketScanner {
     readonly outputLimitBytes: number | undefined,
     /** The stream's own methods, called by the wrappers. */
     readonly push: Push,
-    readonly write: Write,
+    /** Replaced when net.Socket swaps its own write at the peer's FIN (see `rewrapWrite`). */
+    public write: Write,
   ) {
     super(maxPacketBytes);
   }
@@ -141,16 +142,21 @@ export interface GuardOptions {
  */
 export function guardConnection(stream: ByteStream, options: GuardOptions): GuardedStream {
   const guarded = stream as GuardedStream;
+  // The stream's own methods, kept unbound: the wrappers call them with the stream as `this`.
+  const own = stream as unknown as { push: Push; write: Write };
   guarded[GUARD] = new Guard(
     options.maxPacketBytes,
     options.remoteAddress,
     options.events,
     options.outputLimitBytes,
-    stream.push as Push,
-    stream.write as Write,
+    own.push,
+    own.write,
   );
   guarded.push = guardedPush as Duplex['push'];
-  if (options.outputLimitBytes !== undefined) guarded.write = guardedWrite as Duplex['write'];
+  if (options.outputLimitBytes !== undefined) {
+    guarded.write = guardedWrite as Duplex['write'];
+    guarded.on('end', rewrapWrite);
+  }
   return guarded;
 }
 
@@ -175,14 +181,18 @@ export function holdConnection(stream: GuardedStream): void {
 function guardedPush(this: GuardedStream, chunk: unknown, encoding?: BufferEncoding): boolean {
   const guard = this[GUARD];
   if (chunk === null || chunk === undefined) return guard.push.call(this, chunk, encoding);
-  // Held: dropped, never acknowledged; `false` makes a socket stop reading. The device resends.
-  if (guard.held) return false;
+  // ws goes on delivering the frames of a chunk it already read after the stream is destroyed:
+  // they must not be scanned again (the scanner stopped mid-header) and reported twice.
+  if (this.destroyed) return false;
+  // Held: dropped, never acknowledged (the device resends). `true`, so the stream goes on reading
+  // and sees the peer's FIN or WebSocket close frame that ends the connection gracefully.
+  if (guard.held) return true;
   const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
   guard.bytesReceived += bytes.length;
   const found = guard.scan(bytes);
   if (found === null) return guard.push.call(this, bytes);
-  // Hand Aedes the complete packets before the offending one, then drop the connection.
-  if (found.at > 0) guard.push.call(this, bytes.subarray(0, found.at));
+  // Dropped with the connection, and so are complete packets before it in the same chunk: none of
+  // them was acknowledged, so the device sends them again when it reconnects.
   guard.events.violation(guard.remoteAddress, {
     reason: found.violation,
     ...(found.declared !== undefined && { declaredBytes: found.declared }),
@@ -190,6 +200,18 @@ function guardedPush(this: GuardedStream, chunk: unknown, encoding?: BufferEncod
   });
   this.destroy();
   return false;
+}
+
+/**
+ * A net.Socket whose peer half-closes replaces its `write` with `writeAfterFIN` (its own 'end'
+ * listener, added before this one, when allowHalfOpen is off): the guard wraps that one too, so a
+ * PUBACK written while Aedes closes the client still never asks it to wait for 'drain'.
+ */
+function rewrapWrite(this: GuardedStream): void {
+  const own = this as unknown as { write: Write };
+  if (own.write === guardedWrite) return;
+  this[GUARD].write = own.write;
+  this.write = guardedWrite as Duplex['write'];
 }
 
 /**
@@ -206,7 +228,7 @@ function guardedWrite(this: GuardedStream, chunk: unknown, encoding?: unknown, c
   if (this.destroyed) {
     // A late PUBACK to a connection already gone: nothing to send, nobody to tell.
     const done = typeof encoding === 'function' ? encoding : callback;
-    if (typeof done === 'function') process.nextTick(done as () => void);
+    if (typeof done === 'function') process.nextTick(done);
     return true;
   }
   guard.write.call(this, chunk, encoding, callback);

@@ -41,6 +41,9 @@ describe('counts per minute over the last hour', () => {
   test('an event older than the minute its slot holds does not erase the fresher counts', () => {
     const b = new MinuteBuckets();
     b.add(NOW, NOW, 'accepted', 7);
+    // An hour older, but inside the window of a clock half an hour behind: same slot, older minute.
+    b.add(NOW - WINDOW_MINUTES * MINUTE, NOW - 30 * MINUTE, 'accepted', 1);
+    expect(b.window(NOW).accepted).toBe(7);
     b.add(NOW - WINDOW_MINUTES * MINUTE, NOW, 'accepted', 1); // out of the window: ignored
     expect(b.window(NOW).accepted).toBe(7);
   });

@@ -3,7 +3,7 @@
  * data-quality view. 60 slots indexed by minute; a slot holding an older minute is cleared before
  * reuse, so memory is fixed. Every device in the registry has one, so it is kept small: 60 x 4
  * 32-bit words (the minute and three counts, 960 bytes), and the per-code counts (60 x the number
- * of reject codes, ~3.4 KB) only once the device has had a reject. A fleet of well-behaved devices
+ * of reject codes, ~2.6 KB) only once the device has had a reject. A fleet of well-behaved devices
  * never pays for the codes (5,000 devices: ~5 MiB instead of ~22). Events older than the window are
  * not counted in it (the totals still are).
  */

@@ -61,12 +61,15 @@ describe('outbox cap and back-pressure', () => {
     await influx.stop();
 
     const acked = new Set<number>();
+    // Held publishes wait through an InfluxDB restart and the drainer's backoff.
+    const HELD_PUBACK_TIMEOUT_MS = 60_000;
     const t0 = Date.now() - 3_600_000;
     const publish = (i: number) =>
       publishAcked(
         device,
         `sensors/${id}/readings`,
         JSON.stringify({ ts: t0 + i * 1000, seq: i, values: { flow_l_s: 5, totaliser_m3: 1000 + i } }),
+        HELD_PUBACK_TIMEOUT_MS,
       ).then(() => void acked.add(t0 + i * 1000));
 
     // Below the cap every publish is acknowledged as soon as it is on disk.
