@@ -34,6 +34,8 @@ export interface PublisherReport {
   cpuMs: number;
   /** LatencyHistogram entries: PUBACK latency of every QoS 1 message. */
   latency: [number, number][];
+  /** The publisher process's own event-loop delay p99 during the window. */
+  lagP99Ms: number;
 }
 
 export type ParentMessage =

@@ -17,6 +17,8 @@ export interface FleetReport {
   /** CPU of all publisher processes over the window, in cores (1.0 = one core busy). */
   cpuCores: number;
   latency: LatencyHistogram;
+  /** The highest event-loop delay p99 among the publisher processes during the window. */
+  lagP99Ms: number;
 }
 
 type FleetJob = Omit<PublishJob, 'devices' | 'ratePerSecond'> & { ratePerSecond?: number };
@@ -96,6 +98,7 @@ export class PublisherFleet {
       elapsedMs,
       cpuCores: sum(reports.map((r) => r.cpuMs)) / elapsedMs,
       latency,
+      lagP99Ms: Math.max(...reports.map((r) => r.lagP99Ms)),
     };
   }
 

@@ -56,6 +56,8 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
   const publisherCpu: number[] = [];
   const p50: number[] = [];
   const p99: number[] = [];
+  const lagP99: number[] = [];
+  const publisherLagP99: number[] = [];
   const notes: string[] = [];
   try {
     await toAedes.start();
@@ -100,9 +102,13 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
     await atRate.start();
     for (let run = 0; run < scale.runs; run++) {
       ctx.progress(`gateway PUBACK latency at ${scale.ack.latencyRate}/s, run ${run + 1}/${scale.runs}`);
+      await gateway.lagP99Ms(); // starts the lag window with the run
       const r = await atRate.run(scale.windowMs);
       p50.push(r.latency.percentile(50));
       p99.push(r.latency.percentile(99));
+      // Whether a slow PUBACK was the gateway's event loop stalling (GC, a long task) or not.
+      lagP99.push(await gateway.lagP99Ms());
+      publisherLagP99.push(r.lagP99Ms);
     }
   } finally {
     await atRate.close();
@@ -118,6 +124,8 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
       ratio_to_bare_aedes: figure(ratios, '×'),
       puback_p50_ms: figure(p50, 'ms'),
       puback_p99_ms: figure(p99, 'ms'),
+      gateway_lag_p99_ms_at_latency_rate: figure(lagP99, 'ms'),
+      publisher_lag_p99_ms_at_latency_rate: figure(publisherLagP99, 'ms'),
       gateway_cpu_cores: figure(gatewayCpu, 'cores'),
       gateway_rss_mib: figure(gatewayRss, 'MiB'),
     },
