@@ -184,16 +184,20 @@ export class HttpServer {
     this.httpsServer = undefined;
     this.delays.cancelAll();
     const closed = Promise.all([once(server, 'close'), httpsServer && once(httpsServer, 'close')]);
-    await this.live.close(); // Socket.IO's close() also calls server.close()
-    httpsServer?.close();
-    server.closeIdleConnections();
-    httpsServer?.closeIdleConnections();
+    // Armed first: Socket.IO's close() calls server.close() and waits for it, which waits for every
+    // connection, including one a browser opened ahead of a request it never sent (Chromium's
+    // preconnect). Node keeps such a socket until its headersTimeout, 60 s: a gateway restart
+    // with a dashboard page open took a minute to stop.
     const timer = setTimeout(() => {
       server.closeAllConnections();
       httpsServer?.closeAllConnections();
     }, CLOSE_GRACE_MS);
     try {
-      await closed;
+      const live = this.live.close();
+      httpsServer?.close();
+      server.closeIdleConnections();
+      httpsServer?.closeIdleConnections();
+      await Promise.all([live, closed]);
     } finally {
       clearTimeout(timer);
     }

@@ -3,6 +3,7 @@
  * a real InfluxDB 1.x). /api/status is compared with what the publishers produced (PUBACKs, the
  * reject messages they received); /readyz with InfluxDB stopped and restarted.
  */
+import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,22 @@ afterAll(async () => {
 });
 
 describe('HTTP server', () => {
+  it('stops in seconds while a browser holds a connection it sent no request on yet (preconnect)', async () => {
+    const own = await startTestGateway();
+    const preconnect = net.connect(own.valley.http.address.port, '127.0.0.1');
+    preconnect.on('error', () => undefined);
+    try {
+      await new Promise<void>((resolve) => preconnect.once('connect', () => resolve()));
+      // Node keeps such a socket until its headersTimeout (60 s); the stop must not wait for it.
+      const hung = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('stop() still waiting after 15 s')), 15_000).unref(),
+      );
+      await Promise.race([own.stop(), hung]);
+    } finally {
+      preconnect.destroy();
+    }
+  });
+
   it('/healthz answers 200 with helmet headers; unknown routes and methods answer JSON errors', async () => {
     const health = await get('/healthz');
     expect(health).toMatchObject({ status: 200, body: { status: 'ok' } });
