@@ -83,9 +83,6 @@ export class PacketScanner {
   }
 }
 
-/** The stream surface we need from a socket or a WebSocket stream. */
-export type ByteStream = Duplex & { remoteAddress?: string | undefined };
-
 /**
  * Where a guarded connection reports, shared by all of them (no closures per connection).
  * `clientId` is the Aedes client's id once known (see `setGuardOwner`), '' before.
@@ -124,7 +121,7 @@ class Guard extends PacketScanner {
 const GUARD = Symbol('valley.sizeGuard');
 
 /** A stream with the guard installed: what Aedes gets as the client's `conn`. */
-export type GuardedStream = ByteStream & { [GUARD]: Guard };
+export type GuardedStream = Duplex & { [GUARD]: Guard };
 
 export interface GuardOptions {
   maxPacketBytes: number;
@@ -140,7 +137,7 @@ export interface GuardOptions {
  * with an output limit, writes complete at once and the unsent bytes are bounded instead (see
  * `guardedWrite`); without one, the stream's own back-pressure applies.
  */
-export function guardConnection(stream: ByteStream, options: GuardOptions): GuardedStream {
+export function guardConnection(stream: Duplex, options: GuardOptions): GuardedStream {
   const guarded = stream as GuardedStream;
   // The stream's own methods, kept unbound: the wrappers call them with the stream as `this`.
   const own = stream as unknown as { push: Push; write: Write };
