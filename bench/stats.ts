@@ -1,4 +1,20 @@
 /** Medians, spreads and percentiles: every figure the bench prints is a median of runs with its spread. */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** Event-loop delay sampling, the same in the gateway's probe and in the publishers. */
+const LAG_RESOLUTION_MS = 10;
+
+/** An enabled event-loop delay histogram. */
+export function monitorLag(): IntervalHistogram {
+  const histogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  histogram.enable();
+  return histogram;
+}
+
+/** Its p99 in ms: the histogram counts ns and includes the sampling resolution, subtracted here. */
+export function lagP99Ms(histogram: IntervalHistogram): number {
+  return Math.max(0, histogram.percentile(99) / 1e6 - LAG_RESOLUTION_MS);
+}
 
 /** The p-th percentile (0–100) of already sorted values, nearest rank; NaN when there are none. */
 export function percentileSorted(sorted: readonly number[], p: number): number {

@@ -9,9 +9,8 @@
  * ends with one QoS 1 "fence" message: a broker handles one connection's packets in order, so its
  * PUBACK proves the broker has read every message before it.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import mqtt, { type MqttClient } from 'mqtt';
-import { LatencyHistogram } from '../stats.js';
+import { lagP99Ms, LatencyHistogram, monitorLag } from '../stats.js';
 import type { ParentMessage, PublishJob, PublisherReport } from './protocol.js';
 
 const send = (message: unknown): void => {
@@ -158,8 +157,7 @@ async function go(durationMs: number, ratePerSecond: number | undefined): Promis
   const cpuBefore = process.cpuUsage();
   // This process's own event-loop delay while it publishes: a PUBACK it reads late counts as a
   // slow PUBACK, so the bench must be able to tell the publishers' delays from the gateway's.
-  const lag = monitorEventLoopDelay({ resolution: 10 });
-  lag.enable();
+  const lag = monitorLag();
   const started = performance.now();
   stopAt = started + durationMs;
   if (j.mode === 'window') await runWindow(j);
@@ -176,8 +174,7 @@ async function go(durationMs: number, ratePerSecond: number | undefined): Promis
     elapsedMs: Math.max(lastAckAt, performance.now()) - started,
     cpuMs: (cpu.user + cpu.system) / 1000,
     latency: hist.toJSON(),
-    // In ns, with the 10 ms sampling resolution included: subtract it.
-    lagP99Ms: Math.max(0, lag.percentile(99) / 1e6 - 10),
+    lagP99Ms: lagP99Ms(lag),
   };
   send({ type: 'done', report });
 }

@@ -4,16 +4,13 @@
  * `lag` answers its p99 in ms; `memory` answers process.memoryUsage() (where the RSS goes: V8 heap,
  * external buffers, the rest). The channel is unref'd so it never keeps the gateway alive.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { lagP99Ms, monitorLag } from '../stats.js';
 
-const histogram = monitorEventLoopDelay({ resolution: 10 });
-histogram.enable();
+const histogram = monitorLag();
 process.channel?.unref();
 process.on('message', (m: { type?: string }) => {
   if (m.type === 'lag-reset') histogram.reset();
-  // The histogram counts in ns and includes the 10 ms sampling resolution: subtract it.
-  if (m.type === 'lag')
-    process.send?.({ type: 'lag', p99Ms: Math.max(0, histogram.percentile(99) / 1e6 - 10) });
+  if (m.type === 'lag') process.send?.({ type: 'lag', p99Ms: lagP99Ms(histogram) });
   if (m.type === 'memory') {
     // Under `NODE_OPTIONS=--expose-gc` (a memory investigation, never the bench's own runs) the
     // figures are what is retained, not what garbage happens to be waiting.
