@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { SinkConfig } from '../../config/settings.js';
+import { deadline } from '../sinks/deadline.js';
 import { basicAuth, describeCause, redactUrl } from '../sinks/http.js';
 
 const cellSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -72,7 +73,8 @@ export async function runInfluxQL(
   const endpoint = `${req.url.replace(/\/+$/, '')}/query`;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (req.authorization !== undefined) headers.authorization = req.authorization;
-  const signal = AbortSignal.timeout(req.timeoutMs ?? 30_000);
+  const limit = deadline(req.timeoutMs ?? 30_000);
+  const { signal } = limit;
   let res: Response;
   let text: string;
   try {
@@ -83,6 +85,8 @@ export async function runInfluxQL(
     text = await res.text();
   } catch (err) {
     throw new InfluxQueryError(`InfluxQL query to ${redactUrl(req.url)} failed: ${describeCause(err)}`);
+  } finally {
+    limit.done();
   }
   let parsed: z.infer<typeof influxQueryResponseSchema> | undefined;
   try {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SinkError, type Clock } from '../types.js';
+import { deadline } from './deadline.js';
 
 export interface InfluxSinkOptions {
   /** Limit for one write, connect to last byte (settings.sinkTimeoutMs). */
@@ -158,11 +159,9 @@ export interface PingResult {
 
 /** GET /ping: answered without credentials by 1.x and 2.x; the version says which server it is. */
 export async function pingInflux(url: string, timeoutMs: number, signal?: AbortSignal): Promise<PingResult> {
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const limit = deadline(timeoutMs, signal);
   try {
-    const res = await fetch(`${url.replace(/\/+$/, '')}/ping`, {
-      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
-    });
+    const res = await fetch(`${url.replace(/\/+$/, '')}/ping`, { signal: limit.signal });
     await res.arrayBuffer();
     const version = res.headers.get('x-influxdb-version') ?? undefined;
     return {
@@ -172,5 +171,7 @@ export async function pingInflux(url: string, timeoutMs: number, signal?: AbortS
     };
   } catch (err) {
     return { ok: false, error: describeCause(err) };
+  } finally {
+    limit.done();
   }
 }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { SinkConfig } from '../../config/settings.js';
 import { systemClock, type Clock, type Sink } from '../types.js';
+import { deadline } from './deadline.js';
 import { basicAuth, pingInflux, redactUrl, sinkErrorFor, unreachableError } from './http.js';
 import type { InfluxSinkOptions, PingResult, SinkTarget } from './http.js';
 
@@ -65,8 +66,7 @@ export class InfluxV1Sink implements Sink {
       body = new Uint8Array(await gzipAsync(text));
       headers['content-encoding'] = 'gzip';
     }
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
-    const signal = cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
+    const limit = deadline(this.opts.timeoutMs, cancel);
     let status: number;
     let answer: string;
     let res: Response;
@@ -76,13 +76,15 @@ export class InfluxV1Sink implements Sink {
         method: 'POST',
         headers,
         body,
-        signal,
+        signal: limit.signal,
         redirect: 'manual',
       });
       status = res.status;
       answer = await res.text();
     } catch (err) {
-      throw unreachableError(this.description, err, this.opts.timeoutMs, timeout.aborted);
+      throw unreachableError(this.description, err, this.opts.timeoutMs, limit.timedOut);
+    } finally {
+      limit.done();
     }
     if (status === 204) return;
     throw sinkErrorFor(

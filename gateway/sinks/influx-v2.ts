@@ -18,6 +18,7 @@ import {
 } from '@influxdata/influxdb-client';
 import type { SinkConfig } from '../../config/settings.js';
 import { systemClock, type Clock, type Sink } from '../types.js';
+import { deadline } from './deadline.js';
 import { pingInflux, redactUrl, sinkErrorFor, unreachableError } from './http.js';
 import type { HttpAnswer, InfluxSinkOptions, PingResult, SinkTarget } from './http.js';
 
@@ -68,8 +69,7 @@ export class InfluxV2Sink implements Sink {
 
   async write(lines: readonly string[], cancel?: AbortSignal): Promise<void> {
     if (lines.length === 0) return;
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs);
-    const signal = cancel === undefined ? timeout : AbortSignal.any([timeout, cancel]);
+    const limit = deadline(this.opts.timeoutMs, cancel);
     let status = 0;
     try {
       await this.transport.request(
@@ -78,7 +78,7 @@ export class InfluxV2Sink implements Sink {
         {
           method: 'POST',
           headers: { 'content-type': 'text/plain; charset=utf-8' },
-          signal,
+          signal: limit.signal,
           // The transport gzips bodies longer than the threshold and sets Content-Encoding itself.
           ...(this.opts.gzip === true && { gzipThreshold: 0 }),
         },
@@ -86,8 +86,10 @@ export class InfluxV2Sink implements Sink {
       );
     } catch (err) {
       if (err instanceof HttpError) throw sinkErrorFor(this.answerOf(err), this.target, this.clock.now());
-      const timedOut = timeout.aborted || err instanceof RequestTimedOutError;
+      const timedOut = limit.timedOut || err instanceof RequestTimedOutError;
       throw unreachableError(this.description, err, this.opts.timeoutMs, timedOut);
+    } finally {
+      limit.done();
     }
     // Any other 2xx resolves too; only 204 means InfluxDB stored the batch.
     if (status !== 204) throw sinkErrorFor({ status, body: '' }, this.target, this.clock.now());
