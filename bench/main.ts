@@ -4,7 +4,9 @@
  *   npm run bench                       all six scenarios, 5 runs each (≤ 20 minutes)
  *   npm run bench -- --only 3           one scenario
  *   npm run bench -- --long             catch-up with a 2-minute InfluxDB outage instead of 30 s
- *   npm run bench -- --soak             the 10-minute soak, on its own (--soak-minutes N: longer)
+ *   npm run bench -- --soak             the 10-minute soak, on its own, after a warm-up that
+ *                                       fills the dedupe windows (--soak-minutes N: longer;
+ *                                       --soak-cold: no warm-up, measured from a cold start)
  *   npm run bench -- --smoke            seconds, tiny counts, 2 runs (inside `npm test`)
  *   npm run bench -- --profile DIR      every gateway started runs under `node --cpu-prof` into DIR
  *   npm run bench -- --out FILE         JSON here instead of bench/results/bench-<time>.json
@@ -36,7 +38,14 @@ const FULL: Scale = {
   many: { devices: 5000, intervalMs: 10_000, holdMs: 20_000 },
   catchUp: { devices: 200, rate: 2000, steadyMs: 5_000, outageMs: 30_000 },
   live: { viewers: 200, probes: 20, backgroundRate: 1000 },
-  soak: { devices: 1000, rate: 2000, durationMs: 10 * 60_000, sampleEveryMs: 10_000 },
+  soak: {
+    devices: 1000,
+    rate: 2000,
+    durationMs: 10 * 60_000,
+    sampleEveryMs: 10_000,
+    warmupRate: 12_000,
+    cold: false,
+  },
 };
 
 const SMOKE: Scale = {
@@ -49,7 +58,7 @@ const SMOKE: Scale = {
   many: { devices: 50, intervalMs: 500, holdMs: 1_000 },
   catchUp: { devices: 10, rate: 200, steadyMs: 500, outageMs: 1_500 },
   live: { viewers: 5, probes: 4, backgroundRate: 50 },
-  soak: { devices: 10, rate: 100, durationMs: 3_000, sampleEveryMs: 500 },
+  soak: { devices: 10, rate: 100, durationMs: 3_000, sampleEveryMs: 500, warmupRate: 10_000, cold: false },
 };
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {
@@ -67,6 +76,7 @@ const { values } = parseArgs({
     long: { type: 'boolean', default: false },
     soak: { type: 'boolean', default: false },
     'soak-minutes': { type: 'string' },
+    'soak-cold': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
     runs: { type: 'string' },
     profile: { type: 'string' },
@@ -82,6 +92,10 @@ if (values['soak-minutes'] !== undefined) {
   if (!Number.isFinite(minutes) || minutes <= 0)
     throw new Error(`--soak-minutes: "${values['soak-minutes']}" is not a positive number of minutes`);
   scale.soak.durationMs = minutes * 60_000;
+}
+if (values['soak-cold']) {
+  if (!values.soak) throw new Error('--soak-cold goes with --soak');
+  scale.soak.cold = true;
 }
 if (values.runs !== undefined) {
   const runs = Number(values.runs);

@@ -18,7 +18,16 @@ export interface Scale {
   many: { devices: number; intervalMs: number; holdMs: number };
   catchUp: { devices: number; rate: number; steadyMs: number; outageMs: number };
   live: { viewers: number; probes: number; backgroundRate: number };
-  soak: { devices: number; rate: number; durationMs: number; sampleEveryMs: number };
+  soak: {
+    devices: number;
+    rate: number;
+    durationMs: number;
+    sampleEveryMs: number;
+    /** Readings/s of the warm-up that fills every device's dedupe window first. */
+    warmupRate: number;
+    /** No warm-up: measure from a cold start (`--soak-cold`). */
+    cold: boolean;
+  };
 }
 
 export interface BenchContext {

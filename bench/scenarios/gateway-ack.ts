@@ -54,6 +54,7 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
   const gatewayCpu: number[] = [];
   const gatewayRss: number[] = [];
   const publisherCpu: number[] = [];
+  const publisherCpuBare: number[] = [];
   const p50: number[] = [];
   const p99: number[] = [];
   const lagP99: number[] = [];
@@ -84,6 +85,7 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
       gatewayCpu.push(cpuCores(g.before, g.after));
       gatewayRss.push(g.after.rssBytes / 2 ** 20);
       publisherCpu.push(g.report.cpuCores);
+      publisherCpuBare.push(a.report.cpuCores);
     }
   } finally {
     await toAedes.close();
@@ -135,6 +137,8 @@ export async function gatewayAck(ctx: BenchContext): Promise<ScenarioResult> {
       devices: `${scale.ack.devices} devices × ${scale.ack.inflight} in flight (throughput); ${scale.ack.latencyRate} readings/s (latency)`,
       publisherProcesses: scale.publisherProcesses,
       publisherCpuCores: figure(publisherCpu, 'cores').median.toFixed(2),
+      // What the same publishers take at bare Aedes' rate: on 2 cores, what is left for a broker.
+      publisherCpuCoresAgainstBareAedes: figure(publisherCpuBare, 'cores').median.toFixed(2),
       mode: 'local-only, fsync on, rate limits off',
       order: 'aedes, gateway alternating per run; ratio per pair',
     },

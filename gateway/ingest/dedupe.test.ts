@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { RecentReadings } from './dedupe.js';
+import { readingsToFullWindow, RecentReadings } from './dedupe.js';
 
 describe('RecentReadings', () => {
   it('remembers identities per device and kind, bounded per device', () => {
@@ -94,5 +94,15 @@ describe('RecentReadings, compact window', () => {
       expect(r.get('d', 'k', probe) !== undefined).toBe(model.includes(probe));
     }
     expect(r.size).toBe(model.filter((ts) => ts !== null).length);
+  });
+});
+
+describe('readingsToFullWindow', () => {
+  it('is the reading at which the doubling ring reaches its size', () => {
+    expect(readingsToFullWindow(4096)).toBe(2049); // 16, 32, … 2048 full → 4096
+    expect(readingsToFullWindow(1000)).toBe(513); // … 512 full → 1000
+    expect(readingsToFullWindow(17)).toBe(17); // 16 full → 17
+    expect(readingsToFullWindow(16)).toBe(1);
+    expect(readingsToFullWindow(1)).toBe(1);
   });
 });

@@ -124,6 +124,21 @@ class DeviceWindow {
   }
 }
 
+/**
+ * The reading at which a device's window reaches its full size `max` (its last doubling): from
+ * then on its memory stays the same however long the device reports. The bench's soak warms up to
+ * this before it measures growth.
+ */
+export function readingsToFullWindow(max: number): number {
+  let length = Math.min(max, INITIAL_READINGS);
+  let readings = 1;
+  while (length < max) {
+    readings = length + 1; // the ring grows when a reading finds it full
+    length = Math.min(max, length * 2);
+  }
+  return readings;
+}
+
 /** Twice the ring, rounded up to a power of two: probes stay short at a load of ≤ 0.5. */
 function indexSize(readings: number): number {
   let size = 2;

@@ -65,9 +65,10 @@ const POSITIVE: Record<string, string[]> = {
 const dir = await mkdtemp(join(tmpdir(), 'valley-bench-smoke-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function runBench(out: string): Promise<{ code: number | null; output: string }> {
+function runBench(out: string, ...extra: string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/main.ts', '--smoke', '--out', out], {
+    const args = ['--import', 'tsx', 'bench/main.ts', '--smoke', ...extra, '--out', out];
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       // Jest's ESM flags are not for the bench.
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -115,5 +116,21 @@ describe('npm run bench -- --smoke', () => {
     }
     // The table went to stdout, with the host conditions.
     expect(output).toMatch(/host: \d+ cores/);
+  }, 180_000);
+
+  it('runs the soak after its warm-up and reports growth, lag and the warm-up itself', async () => {
+    const out = join(dir, 'soak.json');
+    const { code, output } = await runBench(out, '--soak');
+    expect({ code, tail: code === 0 ? '' : output.slice(-4000) }).toEqual({ code: 0, tail: '' });
+    const results = resultsSchema.parse(JSON.parse(await readFile(out, 'utf8')));
+    expect(results.scenarios.map((s) => s.id)).toEqual(['soak']);
+    const { figures, conditions } = results.scenarios[0]!;
+    for (const name of ['gateway_rss_mib', 'readings_acknowledged', 'gateway_rss_after_warmup_mib'])
+      expect({ name, positive: (figures[name]?.median ?? 0) > 0 }).toEqual({ name, positive: true });
+    for (const name of ['rss_growth_last_vs_first_quarter_mib', 'event_loop_lag_p99_ms'])
+      expect({ name, finite: Number.isFinite(figures[name]?.median) }).toEqual({ name, finite: true });
+    // Every device was taken past its dedupe window's last doubling before the measured part.
+    expect(figures.warmup_readings!.median).toBeGreaterThanOrEqual(10 * 2049);
+    expect(conditions.warmup).toMatch(/^2049 readings per device/);
   }, 180_000);
 });
