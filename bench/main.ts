@@ -44,6 +44,7 @@ const FULL: Scale = {
     durationMs: 10 * 60_000,
     sampleEveryMs: 10_000,
     warmupRate: 12_000,
+    settleMs: 60_000,
     cold: false,
   },
 };
@@ -58,7 +59,15 @@ const SMOKE: Scale = {
   many: { devices: 50, intervalMs: 500, holdMs: 1_000 },
   catchUp: { devices: 10, rate: 200, steadyMs: 500, outageMs: 1_500 },
   live: { viewers: 5, probes: 4, backgroundRate: 50 },
-  soak: { devices: 10, rate: 100, durationMs: 3_000, sampleEveryMs: 500, warmupRate: 10_000, cold: false },
+  soak: {
+    devices: 10,
+    rate: 100,
+    durationMs: 3_000,
+    sampleEveryMs: 500,
+    warmupRate: 10_000,
+    settleMs: 500,
+    cold: false,
+  },
 };
 
 const SCENARIOS: Record<string, (ctx: BenchContext) => Promise<ScenarioResult>> = {

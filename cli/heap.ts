@@ -22,15 +22,22 @@ export const HEAP_GROWING_PERCENT = 100;
 
 const TUNING: readonly { flag: string; given: RegExp }[] = [
   { flag: `--heap-growing-percent=${HEAP_GROWING_PERCENT}`, given: /^--heap[-_]growing[-_]percent\b/ },
-  { flag: '--no-allocation-site-pretenuring', given: /^--(no[-_])?allocation[-_]site[-_]pretenuring\b/ },
+  {
+    flag: '--no-allocation-site-pretenuring',
+    // V8 also takes "--noallocation-site-pretenuring".
+    given: /^--(no[-_]?)?allocation[-_]site[-_]pretenuring\b/,
+  },
 ];
 
 /** Sets each tuning flag the operator did not give on the command line; answers the ones it set. */
-export function tuneHeap(execArgv: readonly string[] = process.execArgv): string[] {
+export function tuneHeap(
+  execArgv: readonly string[] = process.execArgv,
+  setFlag: (flag: string) => void = setFlagsFromString,
+): string[] {
   const set: string[] = [];
   for (const { flag, given } of TUNING) {
     if (execArgv.some((a) => given.test(a))) continue;
-    setFlagsFromString(flag);
+    setFlag(flag);
     set.push(flag);
   }
   return set;

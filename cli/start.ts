@@ -78,8 +78,10 @@ export async function runStart(argv: string[], out: Out): Promise<number> {
     throw error;
   }
   const { settings, sink } = resolved;
-  tuneHeap();
+  const v8Flags = tuneHeap();
   const logger = createLogger(settings.logLevel);
+  if (v8Flags.length > 0)
+    logger.info({ v8Flags }, 'V8 tuned for a long-running gateway (docs/operations.md)');
   let registry;
   try {
     registry = await loadRegistryFile(settings.registryPath);

@@ -25,6 +25,8 @@ export interface Scale {
     sampleEveryMs: number;
     /** Readings/s of the warm-up that fills every device's dedupe window first. */
     warmupRate: number;
+    /** After the warm-up, unmeasured at the soak's rate. */
+    settleMs: number;
     /** No warm-up: measure from a cold start (`--soak-cold`). */
     cold: boolean;
   };

@@ -98,6 +98,18 @@ describe('RecentReadings, compact window', () => {
 });
 
 describe('readingsToFullWindow', () => {
+  it('is the reading at which a window really reaches its full size', () => {
+    for (const max of [1, 16, 17, 1000, 4096]) {
+      const recent = new RecentReadings(max);
+      let reachedAt = 0;
+      for (let n = 1; reachedAt === 0; n++) {
+        recent.remember('d', 'water_pressure', [1_700_000_000_000 + n], Promise.resolve());
+        if (recent.capacity('d') === max) reachedAt = n;
+      }
+      expect({ max, reachedAt }).toEqual({ max, reachedAt: readingsToFullWindow(max) });
+    }
+  });
+
   it('is the reading at which the doubling ring reaches its size', () => {
     expect(readingsToFullWindow(4096)).toBe(2049); // 16, 32, … 2048 full → 4096
     expect(readingsToFullWindow(1000)).toBe(513); // … 512 full → 1000

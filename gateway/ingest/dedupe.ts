@@ -41,6 +41,11 @@ class DeviceWindow {
     return this.find(ts) >= 0;
   }
 
+  /** Readings the ring holds before it grows or evicts. */
+  get capacity(): number {
+    return this.ring.length;
+  }
+
   add(ts: number): void {
     if (this.has(ts)) this.remove(ts);
     if (this.used === this.ring.length) {
@@ -158,6 +163,11 @@ export class RecentReadings {
   private readonly byDevice = new Map<string, DeviceWindow>();
 
   constructor(private readonly perDevice: number) {}
+
+  /** The size a device's window has grown to (0: none yet); what its memory follows. */
+  capacity(deviceId: string): number {
+    return this.byDevice.get(deviceId)?.capacity ?? 0;
+  }
 
   /** The durability promise of an earlier reading with this identity, if remembered. */
   get(deviceId: string, kind: string, ts: number): Promise<void> | undefined {
