@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import pino from 'pino';
 import type { NormalizedReading } from '../../contract/index.js';
-import { DashboardStateStore } from '../state-store.js';
+import { DashboardStateStore, STATE_VERSION, stateJson } from '../state-store.js';
 import { warmStart } from '../warm-start.js';
 import { DashboardAggregator } from './engine.js';
 import { connectedAggregator, feed, reading, reject, t, testRegistry } from './fixtures.js';
@@ -223,5 +223,40 @@ describe('dashboard state across a restart', () => {
     expect(wf?.type === 'device' && wf.data.totals.accepted).toBe(0);
     expect(em?.type === 'device' && em.data.totals.accepted).toBe(10);
     expect(fresh.snapshot('device:gone', 0)).toBeNull();
+  });
+
+  test("a large fleet's state is written in parts, with event-loop turns between, as one stringify", async () => {
+    const agg = connectedAggregator(CONNECTED);
+    feed(agg, twoDays().slice(0, 40));
+    const saved = agg.save(t('2026-11-24T03:00:00+01:00'));
+    const record = saved.devices[0]![1];
+    const large = {
+      ...saved,
+      devices: Array.from({ length: 1000 }, (_, i) => [`dev-${i}`, record] as const),
+    };
+    const state = { ...large, devices: large.devices.map(([id, r]) => [id, r] as [string, typeof r]) };
+    let turns = 0;
+    let writing = true;
+    const spin = (): void => {
+      turns++;
+      if (writing) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const parts: string[] = [];
+    for await (const part of stateJson(state)) parts.push(part);
+    writing = false;
+    expect(parts.join('')).toBe(JSON.stringify({ version: STATE_VERSION, ...state }));
+    expect(parts.length).toBe(2 + 1000 / 200);
+    expect(turns).toBeGreaterThanOrEqual(4); // the loop ran between the parts
+    const empty = { ...saved, devices: [] };
+    let text = '';
+    for await (const part of stateJson(empty)) text += part;
+    expect(text).toBe(JSON.stringify({ version: STATE_VERSION, ...empty }));
+    // And through the store: what load() reads back is what was saved.
+    const store = new DashboardStateStore(join(dir, 'large'), logger);
+    await store.save(state);
+    const loaded = await store.load();
+    expect(loaded?.devices).toHaveLength(1000);
+    expect(loaded?.devices[999]).toEqual(['dev-999', record]);
   });
 });

@@ -2,6 +2,7 @@
  * InfluxV1Sink against a real InfluxDB 1.6.7 started by the harness. The bad-batch tests pin what
  * 1.6.7 actually does: a 400 can still mean that the other lines of the batch were written.
  */
+import { getEventListeners } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NormalizedReading } from '../../contract/index.js';
@@ -39,6 +40,21 @@ async function failure(write: Promise<void>): Promise<SinkError> {
     throw err;
   }
   throw new Error('the write succeeded, a SinkError was expected');
+}
+
+/** A TCP server that accepts and never answers, for as long as `use` runs. */
+async function withSilentServer(use: (url: string) => Promise<void>): Promise<void> {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => sockets.add(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const address = silent.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  try {
+    await use(`http://127.0.0.1:${port}`);
+  } finally {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  }
 }
 
 describe('InfluxV1Sink on InfluxDB 1.6.7', () => {
@@ -167,21 +183,29 @@ describe('InfluxV1Sink on InfluxDB 1.6.7', () => {
   });
 
   it('a server that does not answer: unavailable after the timeout', async () => {
-    const sockets = new Set<Socket>();
-    const silent = createServer((socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    try {
-      const err = await failure(sink({ url: `http://127.0.0.1:${port}` }, 200).write(['m x=1']));
+    await withSilentServer(async (url) => {
+      const err = await failure(sink({ url }, 200).write(['m x=1']));
       expect(err).toMatchObject({ kind: 'unavailable', status: undefined, retryAfterMs: undefined });
-      expect(err.message).toBe(
-        `InfluxDB v1 API at http://127.0.0.1:${port}, database "valley" did not answer within 200 ms`,
-      );
-    } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    }
+      expect(err.message).toBe(`InfluxDB v1 API at ${url}, database "valley" did not answer within 200 ms`);
+    });
+  });
+
+  it("leaves nothing on the drainer's long-lived cancel signal, written, refused or cancelled", async () => {
+    const cancel = new AbortController();
+    const listeners = (): number => getEventListeners(cancel.signal, 'abort').length;
+    await sink().write([`water_flow flow_l_s=1 ${T0}`], cancel.signal);
+    expect(listeners()).toBe(0);
+    await failure(sink({ db: 'nowhere' }).write([`water_flow flow_l_s=1 ${T0}`], cancel.signal));
+    expect(listeners()).toBe(0);
+    await withSilentServer(async (url) => {
+      const write = failure(sink({ url }, 10_000).write(['m x=1'], cancel.signal));
+      setTimeout(() => cancel.abort(new Error('stopping')), 50);
+      const err = await write;
+      // Cancelled (the drainer stopping), not timed out: the message must not claim a timeout.
+      expect(err.kind).toBe('unavailable');
+      expect(err.message).toContain('is unreachable');
+      expect(listeners()).toBe(0);
+    });
   });
 });
 
