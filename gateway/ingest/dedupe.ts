@@ -33,7 +33,7 @@ class DeviceWindow {
     readonly kind: string,
     private readonly max: number,
   ) {
-    this.ring = new Float64Array(Math.min(max, INITIAL_READINGS));
+    this.ring = new Float64Array(initialLength(max));
     this.index = new Int32Array(indexSize(this.ring.length)).fill(EMPTY);
   }
 
@@ -116,7 +116,7 @@ class DeviceWindow {
     const old = this.ring;
     const oldHead = this.head;
     const oldUsed = this.used;
-    this.ring = new Float64Array(Math.min(this.max, old.length * 2));
+    this.ring = new Float64Array(grownLength(old.length, this.max));
     this.index = new Int32Array(indexSize(this.ring.length)).fill(EMPTY);
     this.head = 0;
     // Holes move along: they keep their place in the FIFO, so the window means the same thing
@@ -135,14 +135,18 @@ class DeviceWindow {
  * this before it measures growth.
  */
 export function readingsToFullWindow(max: number): number {
-  let length = Math.min(max, INITIAL_READINGS);
+  let length = initialLength(max);
   let readings = 1;
   while (length < max) {
     readings = length + 1; // the ring grows when a reading finds it full
-    length = Math.min(max, length * 2);
+    length = grownLength(length, max);
   }
   return readings;
 }
+
+/** The ring's first size, and its size after each growth: doubling, up to the window's bound. */
+const initialLength = (max: number): number => Math.min(max, INITIAL_READINGS);
+const grownLength = (length: number, max: number): number => Math.min(max, length * 2);
 
 /** Twice the ring, rounded up to a power of two: probes stay short at a load of ≤ 0.5. */
 function indexSize(readings: number): number {
