@@ -14,7 +14,7 @@
  *   from then on allocates them straight in the old generation. The decision outlived the burst:
  *   at an ordinary 5,000 readings/s the old generation then filled with short-lived readings, a
  *   full collection ran every ~3 s instead of every ~20 s, and PUBACK p99 went from ~5 to
- *   20–35 ms (docs/performance.md, "PUBACK p99 after a burst").
+ *   16–31 ms (docs/decisions.md, "No allocation-site pretenuring: PUBACK p99 after a burst").
  */
 import { setFlagsFromString } from 'node:v8';
 
